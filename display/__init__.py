@@ -1,0 +1,7 @@
+"""The display surface (blueprint)."""
+
+from flask import Blueprint
+
+bp = Blueprint("display", __name__, url_prefix="/display")
+
+from . import routes  # noqa: E402,F401

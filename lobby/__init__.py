@@ -1,0 +1,119 @@
+"""Lobby: reception, triage and the live queue of a medical-aesthetics clinic."""
+
+from __future__ import annotations
+
+import os
+
+from flask import Flask, jsonify, redirect, request, session, url_for
+from sqlalchemy import text
+
+from .config import load_config
+from .extensions import babel, csrf, db, htmx, login_manager, migrate, socketio
+
+LANGUAGES = ("zh_CN", "en")
+
+
+def select_locale() -> str:
+    """The visitor's choice (kept in the session), else the browser's, else Chinese."""
+    chosen = session.get("lang")
+    if chosen in LANGUAGES:
+        return chosen
+    best = request.accept_languages.best_match(["zh_CN", "zh", "en"]) if request else None
+    if best and best.startswith("en"):
+        return "en"
+    return "zh_CN"
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from .domain.settings import clinic_zone
+    from .messages import kind_label, status_label
+    from .presenters import locale_code, localized, mask_name
+
+    def clinic_time(moment) -> str:
+        return moment.astimezone(clinic_zone(db.session)).strftime("%H:%M") if moment else ""
+
+    app.jinja_env.filters.update(mask_name=mask_name, localized=localized, clinic_time=clinic_time,
+                                 kind_label=kind_label, status_label=status_label)
+    app.jinja_env.globals.update(locale_code=locale_code)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """The app factory."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("LOBBY_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.update(load_config(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+
+    from .domain import clock
+
+    clock.DEFAULT_TIMEZONE = app.config["LOBBY_TIMEZONE"]
+
+    db.init_app(app)
+    with app.app_context():
+        from .database import configure_engine
+
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "migrations")),
+                     render_as_batch=True)
+    babel.init_app(app, locale_selector=select_locale,
+                   default_translation_directories=os.path.join(os.path.dirname(__file__), "translations"))
+    csrf.init_app(app)
+    htmx.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "admin.login"
+
+    from . import models
+
+    @login_manager.user_loader
+    def load_staff(staff_id: str):
+        return db.session.get(models.Staff, int(staff_id)) if staff_id.isdigit() else None
+
+    from admin import bp as admin_bp
+    from display import bp as display_bp
+    from kiosk import bp as kiosk_bp
+
+    from .api import bp as api_bp
+    from .public import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(kiosk_bp)
+    app.register_blueprint(display_bp)
+    app.register_blueprint(admin_bp)
+    app.register_blueprint(api_bp)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    _register_template_helpers(app)
+
+    @app.get("/healthz")
+    def healthz():
+        try:
+            db.session.execute(text("SELECT 1"))
+        except Exception:  # any database failure means "not ready"
+            db.session.rollback()
+            return jsonify({"status": "error", "database": "unreachable"}), 503
+        return jsonify({"status": "ok", "database": "ok", "version": "0.1.0"})
+
+    @app.get("/lang/<code>")
+    def set_language(code: str):
+        if code in LANGUAGES:
+            session["lang"] = code
+        target = request.args.get("next") or url_for("kiosk.start")
+        # Only same-site paths: never an open redirect.
+        if not target.startswith("/") or target.startswith("//"):
+            target = url_for("kiosk.start")
+        return redirect(target)
+
+    socketio.init_app(
+        app,
+        message_queue=app.config["REDIS_URL"],
+        cors_allowed_origins=app.config["LOBBY_CORS_ORIGINS"] or None,
+    )
+    return app

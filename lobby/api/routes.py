@@ -1,0 +1,271 @@
+"""Thin JSON views over the queue domain."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import g, jsonify, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from ..domain import appointments as appts
+from ..domain import visits, waits
+from ..domain.errors import DomainError, NotFound, ValidationError
+from ..domain.phone import normalise_phone
+from ..domain.settings import clinic_day
+from ..extensions import csrf, db
+from ..messages import message_for
+from ..models import Staff, VisitKind, VisitStatus
+from ..tokens import appointment_token, ticket_token
+from . import bp
+from .keys import key_for
+
+csrf.exempt(bp)
+
+
+def error(code: str, status: int, **params):
+    response = jsonify({"error": {"code": code, "message": message_for(code, **params), **(
+        {"field": params["field"]} if params.get("field") else {})}})
+    response.status_code = status
+    return response
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(err: DomainError):
+    return error(err.code, err.status, field=err.field, **err.params)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(err: HTTPException):
+    codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_json", 401: "unauthorized"}
+    return error(codes.get(err.code, "error"), err.code or 400)
+
+
+@bp.before_request
+def _require_api_key():
+    header = request.headers.get("Authorization", "")
+    scheme, _, plain = header.partition(" ")
+    key = key_for(db.session, plain.strip()) if scheme.lower() == "bearer" else None
+    if key is None:
+        response = error("unauthorized", 401)
+        response.headers["WWW-Authenticate"] = 'Bearer realm="lobby"'
+        return response
+    g.actor = visits.Actor(f"api:{key.name}")
+    # End the read transaction: writes below begin their own (IMMEDIATE on SQLite).
+    db.session.commit()
+
+
+def json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError("bad_json")
+    return body
+
+
+def text_field(body: dict, name: str, required: bool = False) -> str | None:
+    value = body.get(name)
+    if value is None or value == "":
+        if required:
+            raise ValidationError(f"{name}_required" if name in ("name", "phone") else "field_type",
+                                  field=name, name=name)
+        return None
+    if not isinstance(value, str):
+        raise ValidationError("field_type", field=name, name=name)
+    return value
+
+
+# --- appointments ---------------------------------------------------------------------
+
+
+def appointment_json(appointment) -> dict:
+    token = appointment_token(appointment.public_id)
+    return {
+        "id": appointment.public_id,
+        "code": appointment.code,
+        "external_id": appointment.external_id,
+        "name": appointment.client.name,
+        "phone": appointment.client.phone,
+        "starts_at": appointment.starts_at.isoformat(),
+        "service": appointment.service.code,
+        "consultant": appointment.staff.username if appointment.staff else None,
+        "status": appointment.status.value,
+        "checkin_url": url_for("kiosk.appointment", token=token, _external=True),
+        "qr_png_url": url_for("kiosk.appointment_qr", token=token, _external=True),
+    }
+
+
+@bp.post("/appointments")
+def create_appointment():
+    body = json_body()
+    with visits.unit_of_work(db.session):
+        appointment, created = appts.book(
+            db.session,
+            name=text_field(body, "name", required=True),
+            phone=text_field(body, "phone", required=True),
+            starts_at=body.get("starts_at"),
+            service=text_field(body, "service"),
+            consultant=text_field(body, "consultant"),
+            external_id=text_field(body, "external_id"),
+            note=text_field(body, "note"),
+            actor=g.actor,
+        )
+    return jsonify(appointment_json(appointment)), 201 if created else 200
+
+
+@bp.get("/appointments")
+def list_appointments():
+    raw = request.args.get("date")
+    try:
+        day = dt.date.fromisoformat(raw) if raw else clinic_day(db.session)
+    except ValueError:
+        raise ValidationError("date_invalid", field="date") from None
+    return jsonify({"date": day.isoformat(),
+                    "appointments": [appointment_json(a) for a in appts.on_day(db.session, day)]})
+
+
+@bp.get("/appointments/<public_id>")
+def show_appointment(public_id):
+    return jsonify(appointment_json(appts.get_appointment(db.session, public_id)))
+
+
+@bp.delete("/appointments/<public_id>")
+def cancel_appointment(public_id):
+    with visits.unit_of_work(db.session):
+        appointment = appts.cancel(db.session, appts.get_appointment(db.session, public_id), actor=g.actor)
+    return jsonify(appointment_json(appointment))
+
+
+# --- queue ------------------------------------------------------------------------------
+
+
+def visit_json(visit, snapshot: waits.QueueSnapshot, staff_view: bool = False) -> dict:
+    estimate = snapshot.for_visit(visit)
+    data = {
+        "id": visit.public_id,
+        "ticket": visit.ticket,
+        "line": visit.line.code,
+        "kind": visit.kind.value,
+        "status": visit.status.value,
+        "consultant": visit.consultant.username if visit.consultant else None,
+        "room": visit.consultant.room if visit.consultant else None,
+        "position": estimate.position if visit.status == VisitStatus.WAITING else 0,
+        "expected_wait_minutes": estimate.minutes if visit.status == VisitStatus.WAITING else 0,
+        "ticket_url": url_for("public.ticket_page", token=ticket_token(visit.public_id), _external=True),
+    }
+    if staff_view:
+        data.update(
+            name=visit.client.name if visit.client else None,
+            service=visit.service.code if visit.service else None,
+            triage_rule=visit.triage_rule,
+            checked_in_at=visit.checked_in_at.isoformat(),
+            waited_minutes=int((snapshot.now - visit.checked_in_at).total_seconds() // 60),
+        )
+    return data
+
+
+KINDS = {"walk-in": VisitKind.WALK_IN, "returning": VisitKind.RETURNING, "post-op": VisitKind.POST_OP}
+
+
+@bp.post("/visits")
+def check_in():
+    body = json_body()
+    key = request.headers.get("Idempotency-Key", "").strip()[:80] or None
+    code = text_field(body, "appointment_code")
+
+    def make_visit():
+        if code:
+            appointment = appts.find_for_check_in(db.session, code)
+            return visits.check_in(db.session, kind=VisitKind.APPOINTMENT, appointment=appointment,
+                                   idempotency_key=key, actor=g.actor)
+        kind = KINDS.get(body.get("kind", "walk-in"))
+        if kind is None:
+            raise ValidationError("kind_invalid", field="kind")
+        name = visits.clean_name(text_field(body, "name", required=True))
+        phone = normalise_phone(text_field(body, "phone", required=True))
+        service = visits.find_service(db.session, text_field(body, "service"))
+        requested = visits.find_staff(db.session, text_field(body, "consultant"))
+        client = appts.client_for(db.session, name, phone)
+        return visits.check_in(db.session, kind=kind, client=client, service=service, requested=requested,
+                               idempotency_key=key, actor=g.actor)
+
+    if key:
+        existing = visits.find_by_idempotency_key(db.session, key)
+        if existing is not None:
+            return jsonify(visit_json(existing, waits.snapshot(db.session))), 201
+    visit = visits.check_in_once(db.session, key, make_visit)
+    return jsonify(visit_json(visit, waits.snapshot(db.session))), 201
+
+
+@bp.get("/queue")
+def queue():
+    snapshot = waits.snapshot(db.session)
+    queued = visits.queue_of_day(db.session, clinic_day(db.session))
+    return jsonify({"visits": [visit_json(v, snapshot, staff_view=True) for v in queued],
+                    "lines": [{"line": line.code, "waiting": lw.waiting, "expected_wait_minutes": lw.minutes}
+                              for line, lw in snapshot.lines(db.session)]})
+
+
+@bp.get("/visits/<public_id>")
+def show_visit(public_id):
+    visit = visits.get_visit(db.session, public_id)
+    return jsonify(visit_json(visit, waits.snapshot(db.session), staff_view=True))
+
+
+def _consultant(username: str) -> Staff:
+    try:
+        staff = visits.find_staff(db.session, username)
+    except ValidationError:
+        raise NotFound("consultant_not_found") from None
+    return staff
+
+
+@bp.post("/consultants/<username>/call-next")
+def call_next(username):
+    with visits.unit_of_work(db.session):
+        visit = visits.call_next(db.session, _consultant(username), actor=g.actor)
+    return jsonify({"id": visit.public_id, "ticket": visit.ticket,
+                    "room": visit.consultant.room if visit.consultant else None})
+
+
+TARGETS = {
+    "called": VisitStatus.CALLED,
+    "recalled": VisitStatus.CALLED,
+    "with_consultant": VisitStatus.WITH_CONSULTANT,
+    "with_doctor": VisitStatus.WITH_DOCTOR,
+    "done": VisitStatus.DONE,
+    "no_show": VisitStatus.NO_SHOW,
+    "left": VisitStatus.LEFT,
+    "waiting": VisitStatus.WAITING,
+}
+
+
+@bp.post("/visits/<public_id>/transition")
+def transition(public_id):
+    body = json_body()
+    wanted = body.get("to")
+    target = TARGETS.get(wanted) if isinstance(wanted, str) else None
+    if target is None:
+        raise ValidationError("status_invalid", field="to", status=str(wanted))
+    with visits.unit_of_work(db.session):
+        visit = visits.get_visit(db.session, public_id)
+        if (wanted == "recalled") != (visit.status == VisitStatus.CALLED and target == VisitStatus.CALLED):
+            # "called" is for a first call, "recalled" only for a visitor already called.
+            raise visits.IllegalTransition(visit.status.value, wanted)
+        visits.transition(db.session, visit, target, actor=g.actor)
+    return jsonify(visit_json(visit, waits.snapshot(db.session), staff_view=True))
+
+
+@bp.post("/visits/<public_id>/reassign")
+def reassign(public_id):
+    body = json_body()
+    with visits.unit_of_work(db.session):
+        visit = visits.get_visit(db.session, public_id)
+        visits.reassign(
+            db.session,
+            visit,
+            reason=text_field(body, "reason") or "",
+            consultant=visits.find_staff(db.session, text_field(body, "consultant")),
+            line=visits.find_line(db.session, text_field(body, "line")),
+            actor=g.actor,
+        )
+    return jsonify(visit_json(visit, waits.snapshot(db.session), staff_view=True))
+

@@ -1,0 +1,69 @@
+"""Command line: flask --app wsgi <command> (CONTRACT.md)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+import click
+from flask import Flask
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Role, Staff
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("create-staff")
+    @click.option("--username", required=True)
+    @click.option("--password", required=True)
+    @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
+    @click.option("--name", "display_name", default=None, help="Name shown to colleagues and visitors.")
+    def create_staff(username: str, password: str, role: str, display_name: str | None):
+        """Create a staff account (or reset its password and role)."""
+        if len(password) < 8:
+            raise click.BadParameter("at least 8 characters", param_hint="--password")
+        staff = db.session.scalars(select(Staff).where(Staff.username == username)).first()
+        if staff is None:
+            staff = Staff(username=username, display_name=display_name or username, role=Role(role))
+            db.session.add(staff)
+            verb = "created"
+        else:
+            staff.role = Role(role)
+            if display_name:
+                staff.display_name = display_name
+            verb = "updated"
+        staff.set_password(password)
+        db.session.commit()
+        click.echo(f"{verb} {role} {username}")
+
+    @app.cli.command("create-api-key")
+    @click.option("--name", required=True, help="Who uses the key, e.g. the booking system's name.")
+    def create_api_key_command(name: str):
+        """Create an API key and print it once."""
+        from .api.keys import create_api_key
+
+        _, plain = create_api_key(db.session, name)
+        db.session.commit()
+        click.echo(plain)
+
+    @app.cli.command("seed-demo")
+    @click.option("--if-empty", is_flag=True, help="Do nothing when the clinic already has staff.")
+    @click.option("--credentials-file", type=click.Path(dir_okay=False), default=None,
+                  help="Also write the demo login to this file (mode 600).")
+    def seed_demo_command(if_empty: bool, credentials_file: str | None):
+        """A demo clinic: lines, services, consultants, today's appointments."""
+        from .seed import seed_demo
+
+        if if_empty and db.session.scalar(select(Staff.id).limit(1)) is not None:
+            click.echo("demo data already present; not seeding again")
+            return
+        password = secrets.token_urlsafe(9)
+        seed_demo(db.session, admin_password=password)
+        db.session.commit()
+        login = f"Demo login: http://127.0.0.1:{os.environ.get('PORT', '5000')}/admin/login  user: admin  password: {password}"
+        click.echo(login)
+        if credentials_file:
+            with open(credentials_file, "w") as fh:
+                fh.write(login + "\n")
+            os.chmod(credentials_file, 0o600)

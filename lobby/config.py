@@ -1,0 +1,53 @@
+"""Configuration read from the environment (see CONTRACT.md)."""
+
+import os
+import secrets
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """The environment asks for something unsafe or incomplete."""
+
+
+def _secret_key(instance_path: Path, env: str) -> str:
+    """SECRET_KEY from the environment; in development, one generated and kept in instance/."""
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    if env == "production":
+        raise ConfigError("SECRET_KEY must be set when LOBBY_ENV=production")
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load_config(instance_path: str) -> dict:
+    """Build the Flask config mapping from environment variables."""
+    instance = Path(instance_path)
+    env = os.environ.get("LOBBY_ENV", "development")
+    if env not in ("development", "production"):
+        raise ConfigError(f"LOBBY_ENV must be development or production, not {env!r}")
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance / 'lobby.db'}"
+    production = env == "production"
+    origins = [o.strip() for o in os.environ.get("LOBBY_CORS_ORIGINS", "").split(",") if o.strip()]
+    if "*" in origins:
+        raise ConfigError("LOBBY_CORS_ORIGINS may not contain '*'; list the allowed origins")
+    return {
+        "LOBBY_ENV": env,
+        "SECRET_KEY": _secret_key(instance, env),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "LOBBY_TIMEZONE": os.environ.get("LOBBY_TIMEZONE", "Asia/Shanghai"),
+        "LOBBY_CORS_ORIGINS": origins,
+        "SESSION_COOKIE_SECURE": production,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "BABEL_DEFAULT_LOCALE": "zh_CN",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "LANGUAGES": ["zh_CN", "en"],
+        "JSON_AS_ASCII": False,
+    }

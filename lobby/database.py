@@ -1,0 +1,62 @@
+"""Engine set-up that makes SQLite safe for concurrent writers.
+
+SQLite: WAL (readers never block the writer), a busy timeout, synchronous=FULL
+(a committed check-in survives a crash or power loss) and foreign keys on.
+Transactions that will write (a `write_transaction`) begin IMMEDIATE: a
+deferred transaction that reads and then writes cannot be retried by the busy
+handler and fails with "database is locked" under concurrency, whatever the
+timeout. Read-only transactions stay deferred, so a slow reader never holds
+the write lock.
+"""
+
+from contextlib import contextmanager
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import scoped_session
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+WRITE_OPTION = "lobby_write"
+
+
+def configure_engine(engine: Engine) -> None:
+    """Attach the per-dialect connection settings to a freshly created engine."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy's "begin" event below issue BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _sqlite_begin(conn):
+        immediate = conn.get_execution_options().get(WRITE_OPTION)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def write_transaction(session):
+    """Run the block in a fresh transaction that is going to write, then commit it.
+
+    Whatever transaction the session had (reads) is ended first, so the write
+    transaction starts with the write lock on SQLite and sees current data.
+    Domain events recorded in the block are published after the commit.
+    """
+    if isinstance(session, scoped_session):
+        session = session()
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={WRITE_OPTION: True})
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

@@ -1,0 +1,168 @@
+"""Appointments: booked here or imported from a booking system (idempotent on external_id)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from ..models import Appointment, AppointmentStatus, Client, Visit
+from . import clock, events
+from .errors import Conflict, NotFound, ValidationError
+from .phone import normalise_phone
+from .settings import clinic_zone, get_settings
+from .visits import KIOSK, Actor, audit, clean_name, find_client_by_phone, find_service, find_staff
+
+CODE_DIGITS = 6
+
+
+def parse_start(value, session: Session) -> dt.datetime:
+    """ISO 8601; a time without offset is the clinic's local time."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError("starts_at_invalid", field="starts_at")
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValidationError("starts_at_invalid", field="starts_at") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=clinic_zone(session))
+    return parsed.astimezone(dt.timezone.utc)
+
+
+def _new_code(session: Session) -> str:
+    """A short numeric code, easy to type on the kiosk's keypad."""
+    while True:
+        code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
+        if session.scalar(select(Appointment.id).where(Appointment.code == code)) is None:
+            return code
+
+
+def client_for(session: Session, name: str, phone: str) -> Client:
+    """The client with this phone, or a new one; a blank stored name is filled in."""
+    client = find_client_by_phone(session, phone)
+    if client is None:
+        client = Client(name=name, phone=phone)
+        session.add(client)
+    elif not client.name:
+        client.name = name
+    return client
+
+
+def book(
+    session: Session,
+    *,
+    name: str,
+    phone: str,
+    starts_at,
+    service: str,
+    consultant: str | None = None,
+    external_id: str | None = None,
+    note: str | None = None,
+    actor: Actor = KIOSK,
+    now: dt.datetime | None = None,
+) -> tuple[Appointment, bool]:
+    """Create an appointment, or update the one with the same external_id. Returns (it, created)."""
+    now = now or clock.utcnow()
+    name = clean_name(name)
+    phone = normalise_phone(phone)
+    start = parse_start(starts_at, session)
+    if start < now:
+        raise ValidationError("starts_at_past", field="starts_at")
+    the_service = find_service(session, service)
+    if the_service is None:
+        raise ValidationError("service_required", field="service")
+    staff = find_staff(session, consultant)
+    if external_id is not None and (not isinstance(external_id, str) or len(external_id) > 120):
+        raise ValidationError("external_id_invalid", field="external_id")
+
+    appointment = None
+    if external_id:
+        appointment = session.scalars(select(Appointment).where(Appointment.external_id == external_id)).first()
+    created = appointment is None
+    if created:
+        appointment = Appointment(code=_new_code(session), external_id=external_id or None,
+                                  status=AppointmentStatus.BOOKED, created_at=now)
+        session.add(appointment)
+    elif appointment.status != AppointmentStatus.BOOKED:
+        raise Conflict("appointment_not_editable", status=appointment.status.value)
+    appointment.client = client_for(session, name, phone)
+    appointment.starts_at = start
+    appointment.service = the_service
+    appointment.staff = staff
+    if note is not None:
+        appointment.note = note
+    appointment.updated_at = now
+    session.flush()
+    audit(session, actor, "book" if created else "rebook", None, appointment=appointment.public_id)
+    events.record(session, "appointment.changed", appointment=appointment.public_id)
+    return appointment, created
+
+
+def get_appointment(session: Session, public_id: str) -> Appointment:
+    appointment = session.scalars(select(Appointment).where(Appointment.public_id == public_id)).first()
+    if appointment is None:
+        raise NotFound("appointment_not_found")
+    return appointment
+
+
+def cancel(session: Session, appointment: Appointment, *, actor: Actor = KIOSK,
+           now: dt.datetime | None = None) -> Appointment:
+    if appointment.status == AppointmentStatus.CHECKED_IN:
+        raise Conflict("appointment_not_editable", status=appointment.status.value)
+    if appointment.status != AppointmentStatus.CANCELLED:
+        appointment.status = AppointmentStatus.CANCELLED
+        appointment.updated_at = now or clock.utcnow()
+        audit(session, actor, "cancel_appointment", None, appointment=appointment.public_id)
+        events.record(session, "appointment.changed", appointment=appointment.public_id)
+        session.flush()
+    return appointment
+
+
+def on_day(session: Session, day: dt.date) -> list[Appointment]:
+    start, end = clock.day_bounds(day, clinic_zone(session))
+    return list(
+        session.scalars(
+            select(Appointment)
+            .where(Appointment.starts_at >= start, Appointment.starts_at < end)
+            .options(selectinload(Appointment.client), selectinload(Appointment.service),
+                     selectinload(Appointment.staff))
+            .order_by(Appointment.starts_at, Appointment.id)
+        )
+    )
+
+
+def find_for_check_in(session: Session, code: str, phone: str | None = None,
+                      now: dt.datetime | None = None) -> Appointment:
+    """Today's booked appointment with this code (and phone, when given), or a clear refusal."""
+    code = (code or "").strip()
+    if not code.isdigit() or len(code) != CODE_DIGITS:
+        raise ValidationError("appointment_code_invalid", field="appointment_code")
+    appointment = session.scalars(select(Appointment).where(Appointment.code == code)).first()
+    if appointment is None or (phone is not None and appointment.client.phone != normalise_phone(phone)):
+        raise NotFound("appointment_not_found")
+    check_arrival(session, appointment, now)
+    return appointment
+
+
+def check_arrival(session: Session, appointment: Appointment, now: dt.datetime | None = None) -> None:
+    """Refuse cancelled bookings, other days, and arrivals earlier than the clinic allows.
+
+    Late arrivals are still checked in: a clinic sees a visitor who came, even late.
+    """
+    now = now or clock.utcnow()
+    if appointment.status == AppointmentStatus.CANCELLED:
+        raise Conflict("appointment_cancelled")
+    if appointment.status == AppointmentStatus.CHECKED_IN or session.scalar(
+        select(Visit.id).where(Visit.appointment_id == appointment.id)
+    ):
+        raise Conflict("appointment_already_checked_in")
+    tz = clinic_zone(session)
+    if clock.local_day(appointment.starts_at, tz) != clock.local_day(now, tz):
+        raise Conflict("appointment_other_day", day=clock.local_day(appointment.starts_at, tz).isoformat())
+    early = dt.timedelta(minutes=get_settings(session).early_arrival_minutes)
+    if now < appointment.starts_at - early:
+        raise Conflict("appointment_too_early",
+                       time=appointment.starts_at.astimezone(tz).strftime("%H:%M"))
+

@@ -1,0 +1,100 @@
+"""What each domain error code says to a person, in their language."""
+
+from flask_babel import lazy_gettext as _l
+
+MESSAGES = {
+    # input
+    "bad_json": _l("The request body must be a JSON object."),
+    "field_type": _l("The field %(name)s has the wrong type."),
+    "name_required": _l("Please enter a name."),
+    "name_too_long": _l("The name is too long (at most 80 characters)."),
+    "phone_required": _l("Please enter a mobile number."),
+    "phone_invalid": _l("This is not a valid mobile number. Use 11 digits, or + and the country code."),
+    "starts_at_invalid": _l("The time must be an ISO 8601 date and time, such as 2026-05-01T14:30:00+08:00."),
+    "starts_at_past": _l("The appointment time is in the past."),
+    "service_required": _l("Please choose a treatment."),
+    "unknown_service": _l("There is no treatment with the code %(code)s."),
+    "unknown_consultant": _l("There is no consultant with the username %(username)s."),
+    "unknown_line": _l("There is no queue line with the code %(code)s."),
+    "external_id_invalid": _l("external_id must be a string of at most 120 characters."),
+    "date_invalid": _l("The date must look like 2026-05-01."),
+    "kind_invalid": _l("The kind must be walk-in, returning or post-op."),
+    "status_invalid": _l("Unknown status %(status)s."),
+    "reason_required": _l("Please give a reason."),
+    "reason_too_long": _l("The reason is too long (at most 200 characters)."),
+    "reassign_needs_target": _l("Choose a consultant or a line."),
+    "appointment_code_invalid": _l("The booking code has 6 digits."),
+    "companion_needs_visit": _l("A companion is linked to the visitor they came with."),
+    "companion_of_companion": _l("A companion cannot be linked to another companion."),
+    # not found
+    "visit_not_found": _l("This visit does not exist."),
+    "appointment_not_found": _l("No appointment matches this code and mobile number."),
+    "consultant_not_found": _l("There is no consultant with this username."),
+    "not_found": _l("Not found."),
+    # conflicts
+    "illegal_transition": _l("A visit cannot go from %(current)s to %(target)s."),
+    "nobody_waiting": _l("Nobody is waiting for %(consultant)s."),
+    "no_lines": _l("The clinic has no open queue line."),
+    "appointment_cancelled": _l("This appointment was cancelled."),
+    "appointment_already_checked_in": _l("This appointment is already checked in."),
+    "appointment_other_day": _l("This appointment is for %(day)s, not today."),
+    "appointment_too_early": _l("Your appointment is at %(time)s; please come back a little later."),
+    "appointment_not_editable": _l("This appointment can no longer be changed (it is %(status)s)."),
+    "checkin_conflict": _l("This check-in was already made."),
+    "visit_not_active": _l("This visit is no longer in the queue."),
+    "reassign_not_queued": _l("Only a waiting or called visitor can be reassigned."),
+    "reassign_same": _l("The visitor already has this consultant and line."),
+    # auth
+    "unauthorized": _l("A valid API key is required (Authorization: Bearer <key>)."),
+    "method_not_allowed": _l("This method is not allowed here."),
+    "token_invalid": _l("This code is not valid."),
+    "token_expired": _l("This code has expired."),
+}
+
+
+_STATUS_PARAMS = ("current", "target", "status")
+
+
+def message_for(code: str, **params) -> str:
+    """The message for an error code, with statuses named in the reader's language."""
+    template = MESSAGES.get(code)
+    if template is None:
+        return code
+    params = {k: status_label(v) if k in _STATUS_PARAMS else v for k, v in params.items()}
+    try:
+        return str(template) % params if params else str(template)
+    except (KeyError, TypeError, ValueError):
+        return str(template)
+
+
+def status_label(status: str) -> str:
+    return str(STATUS_LABELS.get(status, status))
+
+
+STATUS_LABELS = {
+    "waiting": _l("waiting"),
+    "called": _l("called"),
+    "recalled": _l("recalled"),
+    "with_consultant": _l("with consultant"),
+    "with_doctor": _l("with doctor"),
+    "done": _l("done"),
+    "no_show": _l("no-show"),
+    "left": _l("left"),
+    "booked": _l("booked"),
+    "checked_in": _l("checked in"),
+    "cancelled": _l("cancelled"),
+}
+
+
+def kind_label(kind: str) -> str:
+    return str(KIND_LABELS.get(kind, kind))
+
+
+KIND_LABELS = {
+    "appointment": _l("appointment"),
+    "walk-in": _l("walk-in"),
+    "returning": _l("returning"),
+    "post-op": _l("post-op"),
+    "companion": _l("companion"),
+    "complaint": _l("complaint"),
+}

@@ -1,0 +1,401 @@
+"""The data model (SQLAlchemy 2 typed style)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import secrets
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every database.
+
+    SQLite has no time zone type; storing naive UTC everywhere keeps comparisons
+    and ordering correct on both SQLite and PostgreSQL.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use aware UTC datetimes")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.timezone.utc)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def new_public_id() -> str:
+    """An opaque, unguessable id for URLs and the API."""
+    return secrets.token_urlsafe(12)
+
+
+def _enum(enum_cls, name):
+    # Stored as the enum's value (readable in SQL), checked by a constraint.
+    return Enum(
+        enum_cls,
+        name=name,
+        values_callable=lambda e: [m.value for m in e],
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        validate_strings=True,
+    )
+
+
+class Role(str, enum.Enum):
+    ADMIN = "admin"
+    FRONTDESK = "frontdesk"
+    CONSULTANT = "consultant"
+    DOCTOR = "doctor"
+
+
+class DutyStatus(str, enum.Enum):
+    """The consultant's state on the rotation board (轮牌)."""
+
+    AVAILABLE = "available"
+    BUSY = "busy"
+    AWAY = "away"
+    OFF = "off"
+
+
+class VisitKind(str, enum.Enum):
+    APPOINTMENT = "appointment"
+    WALK_IN = "walk-in"
+    RETURNING = "returning"
+    POST_OP = "post-op"
+    COMPANION = "companion"
+    COMPLAINT = "complaint"
+
+
+class VisitStatus(str, enum.Enum):
+    WAITING = "waiting"
+    CALLED = "called"
+    WITH_CONSULTANT = "with_consultant"
+    WITH_DOCTOR = "with_doctor"
+    DONE = "done"
+    NO_SHOW = "no_show"
+    LEFT = "left"
+
+
+class AppointmentStatus(str, enum.Enum):
+    BOOKED = "booked"
+    CHECKED_IN = "checked_in"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+
+
+class ClinicSettings(db.Model):
+    """One row: the clinic's own settings."""
+
+    __tablename__ = "clinic_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), default="Lobby")
+    # None: the LOBBY_TIMEZONE of the deployment.
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    open_all_day: Mapped[bool] = mapped_column(Boolean, default=False)
+    opens_at: Mapped[dt.time] = mapped_column(Time, default=dt.time(9, 0))
+    closes_at: Mapped[dt.time] = mapped_column(Time, default=dt.time(21, 0))
+    long_wait_minutes: Mapped[int] = mapped_column(Integer, default=20)
+    kiosk_idle_seconds: Mapped[int] = mapped_column(Integer, default=90)
+    early_arrival_minutes: Mapped[int] = mapped_column(Integer, default=120)
+    late_arrival_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    mask_names_on_board: Mapped[bool] = mapped_column(Boolean, default=False)
+    speech_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    speech_language: Mapped[str] = mapped_column(String(10), default="zh_CN")
+    retention_days: Mapped[int] = mapped_column(Integer, default=365)
+
+
+class Line(db.Model):
+    """A queue line (皮肤 skin, 整形 surgery, 复查 post-op) with its ticket prefix."""
+
+    __tablename__ = "lines"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    prefix: Mapped[str] = mapped_column(String(3), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(60))
+    name_en: Mapped[str] = mapped_column(String(60))
+    colour: Mapped[str] = mapped_column(String(9), default="#8a6f5a")
+    # The specialty a consultant needs to take visitors of this line by rotation.
+    specialty: Mapped[str | None] = mapped_column(String(20))
+    # Post-op visits (换药, 拆线, 复查) go to this line.
+    post_op: Mapped[bool] = mapped_column(Boolean, default=False)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    services: Mapped[list[Service]] = relationship(back_populates="line")
+
+    def name(self, locale: str) -> str:
+        return self.name_en if locale.startswith("en") else self.name_zh
+
+
+class Service(db.Model):
+    __tablename__ = "services"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(80))
+    name_en: Mapped[str] = mapped_column(String(80))
+    line_id: Mapped[int] = mapped_column(ForeignKey("lines.id"))
+    specialty: Mapped[str | None] = mapped_column(String(20))
+    typical_minutes: Mapped[int] = mapped_column(Integer, default=20)
+    preparation_zh: Mapped[str | None] = mapped_column(String(200))
+    preparation_en: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    line: Mapped[Line] = relationship(back_populates="services")
+
+    def name(self, locale: str) -> str:
+        return self.name_en if locale.startswith("en") else self.name_zh
+
+
+class Staff(UserMixin, db.Model):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True)
+    display_name: Mapped[str] = mapped_column(String(60))
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    # Specialty codes (skin, injectables, eyes, nose, body, ...), the 擅长 of the rotation board.
+    specialties: Mapped[list[str]] = mapped_column(JSON, default=list)
+    room: Mapped[str | None] = mapped_column(String(40))
+    duty_status: Mapped[DutyStatus] = mapped_column(
+        _enum(DutyStatus, "duty_status"), default=DutyStatus.OFF
+    )
+    # Order on the rotation board; ties in first visits go to the lower number.
+    rotation_order: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def on_duty(self) -> bool:
+        return self.duty_status in (DutyStatus.AVAILABLE, DutyStatus.BUSY)
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: disabled accounts cannot log in
+        return self.active
+
+
+class PartnerStore(db.Model):
+    """A partner store (店家) that sends clients; A-class stores have their own consultant."""
+
+    __tablename__ = "partner_stores"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    a_class: Mapped[bool] = mapped_column(Boolean, default=False)
+    consultant_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    consultant: Mapped[Staff | None] = relationship()
+
+
+class Client(db.Model):
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(24), unique=True, default=new_public_id)
+    name: Mapped[str | None] = mapped_column(String(80))
+    # E.164 (+8613812345678); None once erased.
+    phone: Mapped[str | None] = mapped_column(String(20), index=True)
+    gender: Mapped[str | None] = mapped_column(String(10))
+    birth_year: Mapped[int | None] = mapped_column(Integer)
+    channel: Mapped[str | None] = mapped_column(String(20))
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partner_stores.id"))
+    consultant_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    # The operating surgeon (主刀医生) and date of the last surgery, for post-op visits.
+    surgeon_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    surgery_date: Mapped[dt.date | None] = mapped_column(Date)
+    erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    partner: Mapped[PartnerStore | None] = relationship()
+    consultant: Mapped[Staff | None] = relationship(foreign_keys=[consultant_id])
+    surgeon: Mapped[Staff | None] = relationship(foreign_keys=[surgeon_id])
+
+
+class Appointment(db.Model):
+    __tablename__ = "appointments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(24), unique=True, default=new_public_id)
+    # What the visitor types at the kiosk with their phone number.
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    external_id: Mapped[str | None] = mapped_column(String(120), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    status: Mapped[AppointmentStatus] = mapped_column(
+        _enum(AppointmentStatus, "appointment_status"), default=AppointmentStatus.BOOKED
+    )
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    client: Mapped[Client] = relationship()
+    service: Mapped[Service] = relationship()
+    staff: Mapped[Staff | None] = relationship()
+
+
+class TicketCounter(db.Model):
+    """The last ticket number given on a line on a clinic day (row-locked allocation)."""
+
+    __tablename__ = "ticket_counters"
+
+    line_id: Mapped[int] = mapped_column(ForeignKey("lines.id"), primary_key=True)
+    clinic_day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Visit(db.Model):
+    """One arrival: the ticket and everything that happens to it that day."""
+
+    __tablename__ = "visits"
+    __table_args__ = (UniqueConstraint("line_id", "clinic_day", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(24), unique=True, default=new_public_id)
+    idempotency_key: Mapped[str | None] = mapped_column(String(80), unique=True)
+    clinic_day: Mapped[dt.date] = mapped_column(Date, index=True)
+    line_id: Mapped[int] = mapped_column(ForeignKey("lines.id"))
+    # None for companions: they are linked to a visitor, not queued.
+    number: Mapped[int | None] = mapped_column(Integer)
+    ticket: Mapped[str | None] = mapped_column(String(10))
+    kind: Mapped[VisitKind] = mapped_column(_enum(VisitKind, "visit_kind"))
+    status: Mapped[VisitStatus] = mapped_column(
+        _enum(VisitStatus, "visit_status"), default=VisitStatus.WAITING, index=True
+    )
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
+    # One visit per appointment: a second check-in of the same booking is refused.
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"), unique=True)
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"))
+    consultant_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    # Which triage rule chose the consultant (designated, own, partner, surgeon, rotation).
+    triage_rule: Mapped[str | None] = mapped_column(String(20))
+    # A new client's first visit: what 轮牌 balances.
+    first_visit: Mapped[bool] = mapped_column(Boolean, default=False)
+    companion_of_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
+    recall_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The wait we told the visitor at check-in, to measure the estimator later.
+    predicted_wait_minutes: Mapped[int | None] = mapped_column(Integer)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    checked_in_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    called_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    recalled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    consultation_started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    doctor_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    no_show_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    left_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    line: Mapped[Line] = relationship()
+    client: Mapped[Client | None] = relationship()
+    appointment: Mapped[Appointment | None] = relationship()
+    service: Mapped[Service | None] = relationship()
+    consultant: Mapped[Staff | None] = relationship()
+    companion_of: Mapped[Visit | None] = relationship(remote_side=[id])
+
+
+class Reassignment(db.Model):
+    """A change of consultant or line (换人咨询), with its reason."""
+
+    __tablename__ = "reassignments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), index=True)
+    from_consultant_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    to_consultant_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    from_line_id: Mapped[int] = mapped_column(ForeignKey("lines.id"))
+    to_line_id: Mapped[int] = mapped_column(ForeignKey("lines.id"))
+    reason: Mapped[str] = mapped_column(String(200))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class HealthQuestionnaire(db.Model):
+    """A visitor's health answers (sensitive personal information: staff only)."""
+
+    __tablename__ = "health_questionnaires"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visits.id"), unique=True)
+    answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Derived for staff badges: allergy, anticoagulant, pregnancy, keloid...
+    flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    consent_privacy: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_photos: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_contact: Mapped[bool] = mapped_column(Boolean, default=False)
+    submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    visit: Mapped[Visit] = relationship(backref=db.backref("questionnaire", uselist=False))
+
+
+class AuditEntry(db.Model):
+    """Who did what to whom, when and why. Never holds health answers."""
+
+    __tablename__ = "audit_trail"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    # "api:<key name>" or "kiosk" when no staff member acted.
+    actor_label: Mapped[str | None] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    actor: Mapped[Staff | None] = relationship()
+
+
+class ApiKey(db.Model):
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80))
+    # sha256 of the key: keys are long random strings, so a fast hash is enough.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,5 @@
+"""WSGI entry point: flask --app wsgi ..."""
+
+from lobby import create_app
+
+app = create_app()
