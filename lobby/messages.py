@@ -55,7 +55,7 @@ MESSAGES = {
 _STATUS_PARAMS = ("current", "target", "status")
 
 
-def message_for(code: str, **params) -> str:
+def message_for(code: str, /, **params) -> str:
     """The message for an error code, with statuses named in the reader's language."""
     template = MESSAGES.get(code)
     if template is None:

@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from .domain import clock
 from .extensions import db
 
 
@@ -51,7 +52,8 @@ class UTCDateTime(TypeDecorator):
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    # Through the domain clock, so a test that sets the clock sets every timestamp.
+    return clock.utcnow()
 
 
 def new_public_id() -> str:

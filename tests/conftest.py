@@ -104,10 +104,15 @@ def client(app):
 
 
 @pytest.fixture
-def api(app, clinic):
-    """A test client that sends a valid API key."""
-    _, plain = create_api_key(db.session, "tests")
-    db.session.commit()
+def api(app):
+    """A test client that sends a valid API key, over the test clinic.
+
+    No application context stays pushed: each request gets its own, as in production.
+    """
+    with app.app_context():
+        build_clinic(db.session)
+        _, plain = create_api_key(db.session, "tests")
+        db.session.commit()
     test_client = app.test_client()
     headers = {"Authorization": f"Bearer {plain}"}
 
@@ -120,5 +125,41 @@ def api(app, clinic):
         post=lambda path, **kw: call("POST", path, **kw),
         delete=lambda path, **kw: call("DELETE", path, **kw),
         key=plain,
-        clinic=clinic,
     )
+
+
+@pytest.fixture
+def query(app):
+    """Run a function against the database in a fresh application context."""
+
+    def run(fn):
+        with app.app_context():
+            return fn(db.session)
+
+    return run
+
+
+class FrozenClock:
+    """The domain clock, set by the test (tickets, triage and waits all read it)."""
+
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **delta):
+        import datetime as dt
+
+        self.now += dt.timedelta(**delta)
+
+
+@pytest.fixture
+def frozen_clock(monkeypatch):
+    from lobby.domain import clock
+
+    from .factories import MORNING
+
+    frozen = FrozenClock(MORNING)
+    monkeypatch.setattr(clock, "utcnow", frozen)
+    return frozen

@@ -16,6 +16,11 @@ from lobby.models import (
     Staff,
 )
 
+from werkzeug.security import generate_password_hash
+
+PASSWORD = "correct horse battery"
+_PASSWORD_HASH = generate_password_hash(PASSWORD)  # hashed once: scrypt is slow on purpose
+
 # 2026-03-10 10:00 in Shanghai: a Tuesday morning, well inside opening hours.
 MORNING = dt.datetime(2026, 3, 10, 2, 0, tzinfo=dt.timezone.utc)
 
@@ -24,7 +29,7 @@ def staff(session, username, role=Role.CONSULTANT, specialties=(), room=None,
           duty=DutyStatus.AVAILABLE, order=0, name=None):
     member = Staff(username=username, display_name=name or username.title(), role=role,
                    specialties=list(specialties), room=room, duty_status=duty, rotation_order=order)
-    member.set_password("correct horse battery")
+    member.password_hash = _PASSWORD_HASH
     session.add(member)
     return member
 

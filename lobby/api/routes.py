@@ -22,7 +22,7 @@ from .keys import key_for
 csrf.exempt(bp)
 
 
-def error(code: str, status: int, **params):
+def error(code: str, status: int, /, **params):
     response = jsonify({"error": {"code": code, "message": message_for(code, **params), **(
         {"field": params["field"]} if params.get("field") else {})}})
     response.status_code = status

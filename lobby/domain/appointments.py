@@ -81,19 +81,20 @@ def book(
     if external_id:
         appointment = session.scalars(select(Appointment).where(Appointment.external_id == external_id)).first()
     created = appointment is None
+    if not created and appointment.status != AppointmentStatus.BOOKED:
+        raise Conflict("appointment_not_editable", status=appointment.status.value)
+    client = client_for(session, name, phone)
     if created:
         appointment = Appointment(code=_new_code(session), external_id=external_id or None,
                                   status=AppointmentStatus.BOOKED, created_at=now)
-        session.add(appointment)
-    elif appointment.status != AppointmentStatus.BOOKED:
-        raise Conflict("appointment_not_editable", status=appointment.status.value)
-    appointment.client = client_for(session, name, phone)
+    appointment.client = client
     appointment.starts_at = start
     appointment.service = the_service
     appointment.staff = staff
     if note is not None:
         appointment.note = note
     appointment.updated_at = now
+    session.add(appointment)
     session.flush()
     audit(session, actor, "book" if created else "rebook", None, appointment=appointment.public_id)
     events.record(session, "appointment.changed", appointment=appointment.public_id)

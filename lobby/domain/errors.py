@@ -6,7 +6,7 @@ class DomainError(Exception):
 
     status = 400
 
-    def __init__(self, code: str, field: str | None = None, **params):
+    def __init__(self, code: str, /, field: str | None = None, **params):
         super().__init__(code)
         self.code = code
         self.field = field

@@ -24,8 +24,7 @@ from ..models import (
     VisitKind,
     VisitStatus,
 )
-from . import events, triage
-from .clock import utcnow
+from . import clock, events, triage
 from .errors import Conflict, IllegalTransition, NotFound, ValidationError
 from .settings import clinic_day
 from .tickets import next_number, ticket_label
@@ -188,7 +187,7 @@ def check_in(
     """
     if kind == VisitKind.COMPANION:
         raise ValidationError("companion_needs_visit", field="kind")
-    now = now or utcnow()
+    now = now or clock.utcnow()
     if idempotency_key:
         existing = find_by_idempotency_key(session, idempotency_key)
         if existing is not None:
@@ -267,7 +266,7 @@ def add_companion(session: Session, visit: Visit, *, name: str | None = None, ac
         raise ValidationError("companion_of_companion", field="ticket")
     if visit.status not in QUEUED + IN_CONSULTATION:
         raise Conflict("visit_not_active")
-    now = now or utcnow()
+    now = now or clock.utcnow()
     companion = Visit(
         clinic_day=visit.clinic_day,
         line=visit.line,
@@ -319,7 +318,7 @@ def transition(
     current = visit.status
     if target not in TRANSITIONS[current]:
         raise IllegalTransition(current.value, target.value)
-    now = now or utcnow()
+    now = now or clock.utcnow()
     recall = current == S.CALLED and target == S.CALLED
     visit.status = target
     visit.updated_at = now
@@ -379,7 +378,7 @@ def next_for(session: Session, consultant: Staff, day: dt.date) -> Visit | None:
 def call_next(session: Session, consultant: Staff, *, actor: Actor = KIOSK,
               now: dt.datetime | None = None) -> Visit:
     """Call the next visitor for a consultant, or raise Conflict('nobody_waiting')."""
-    now = now or utcnow()
+    now = now or clock.utcnow()
     visit = next_for(session, consultant, clinic_day(session, now))
     if visit is None:
         raise Conflict("nobody_waiting", consultant=consultant.username)
@@ -417,7 +416,7 @@ def reassign(
         raise Conflict("reassign_not_queued", status=visit.status.value)
     if (consultant is None or consultant.id == visit.consultant_id) and (line is None or line.id == visit.line_id):
         raise Conflict("reassign_same")
-    now = now or utcnow()
+    now = now or clock.utcnow()
     record = Reassignment(
         visit_id=visit.id,
         from_consultant_id=visit.consultant_id,

@@ -18,8 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..models import DutyStatus, Line, Role, Staff, Visit, VisitKind, VisitStatus
-from . import triage
-from .clock import utcnow
+from . import clock, triage
 from .settings import clinic_day
 
 DEFAULT_SERVICE_MINUTES = 20
@@ -129,13 +128,13 @@ class QueueSnapshot:
 
 
 def snapshot(session: Session, now: dt.datetime | None = None) -> QueueSnapshot:
-    now = now or utcnow()
+    now = now or clock.utcnow()
     return QueueSnapshot(session, clinic_day(session, now), now)
 
 
 def estimate_for_visit(session: Session, visit: Visit, now: dt.datetime | None = None) -> WaitEstimate:
     if visit.status != S.WAITING:
         return WaitEstimate(0, 0)
-    now = now or utcnow()
+    now = now or clock.utcnow()
     return QueueSnapshot(session, visit.clinic_day, now).for_visit(visit)
 

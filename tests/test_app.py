@@ -1,0 +1,94 @@
+"""Configuration, /healthz, and the small helpers every surface uses."""
+
+import datetime as dt
+
+import pytest
+
+from lobby import create_app
+from lobby.config import ConfigError
+from lobby.domain.errors import ValidationError
+from lobby.domain.phone import masked_phone, normalise_phone
+from lobby.presenters import mask_name
+
+
+def test_healthz_answers_ok_when_the_database_answers(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "ok"
+
+
+def test_healthz_answers_503_when_the_database_does_not(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOBBY_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    app = create_app({"TESTING": True})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["status"] == "error"
+
+
+def test_production_refuses_to_start_without_secret_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOBBY_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("LOBBY_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError):
+        create_app()
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    app = create_app()
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_development_keeps_one_generated_secret_key(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOBBY_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("LOBBY_ENV", raising=False)
+    first, second = create_app(), create_app()
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
+    assert len(first.config["SECRET_KEY"]) >= 32
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_a_wildcard_origin_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOBBY_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("LOBBY_CORS_ORIGINS", "https://clinic.example, *")
+    with pytest.raises(ConfigError):
+        create_app()
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ("13812345678", "+8613812345678"),
+    ("138 1234 5678", "+8613812345678"),
+    ("+86 138-1234-5678", "+8613812345678"),
+    ("008613812345678", "+8613812345678"),
+    ("+44 7911 123456", "+447911123456"),
+    ("+1 415 555 2671", "+14155552671"),
+])
+def test_phone_numbers_are_normalised(raw, expected):
+    assert normalise_phone(raw) == expected
+
+
+@pytest.mark.parametrize("raw", ["", "12345", "abc", "1381234567", "+86 10 1234 5678", "138123456789"])
+def test_bad_phone_numbers_are_refused(raw):
+    with pytest.raises(ValidationError):
+        normalise_phone(raw)
+
+
+def test_masking():
+    assert mask_name("张三华") == "张*华"
+    assert mask_name("欧阳娜娜") == "欧*娜"
+    assert mask_name("张三") == "张*"
+    assert mask_name("Anna Smith") == "A********h"
+    assert mask_name("") == ""
+    assert masked_phone("+8613812345678") == "138****5678"
+
+
+def test_timestamps_round_trip_as_aware_utc(session, clinic):
+    from lobby.domain import visits
+    from lobby.domain.visits import unit_of_work
+    from lobby.models import VisitKind
+
+    moment = dt.datetime(2026, 3, 10, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    with unit_of_work(session):
+        visit = visits.check_in(session, kind=VisitKind.WALK_IN, line=clinic.lines.skin, now=moment)
+    session.expire_all()
+    assert visit.checked_in_at == moment
+    assert visit.checked_in_at.tzinfo is not None
