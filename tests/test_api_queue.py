@@ -172,3 +172,46 @@ def test_visits_are_addressed_by_opaque_ids(api):
     visit = check_in(api, WALK_IN).get_json()
     assert not visit["id"].isdigit() and len(visit["id"]) >= 16
     assert api.post("/api/v1/visits/1/transition", json={"to": "called"}).status_code == 404
+
+
+@pytest.mark.parametrize("body", [
+    {"name": "x", "phone": "13900139000", "kind": ["walk-in"]},
+    {"name": "x", "phone": "13900139000", "kind": None},
+    {"name": ["x"], "phone": "13900139000"},
+    {"name": "x", "phone": 13900139000},
+    {"appointment_code": 123456},
+    {"name": "x", "phone": "13900139000", "service": {"code": "peel"}},
+])
+def test_wrongly_typed_fields_are_4xx_never_500(api, body):
+    response = check_in(api, body)
+    assert 400 <= response.status_code < 500
+    assert response.get_json()["error"]["code"]
+
+
+def test_unknown_api_paths_and_methods_answer_json(api):
+    missing = api.get("/api/v1/nothing-here")
+    assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"
+    wrong_method = api.delete("/api/v1/queue")
+    assert wrong_method.status_code == 405 and wrong_method.get_json()["error"]["code"] == "method_not_allowed"
+
+
+API_PATH_TO = {"waiting": [], "called": ["called"], "with_consultant": ["called", "with_consultant"],
+               "with_doctor": ["called", "with_consultant", "with_doctor"], "no_show": ["called", "no_show"]}
+API_LEGAL = [(start, target) for start, targets in {
+    "waiting": ["called", "left"],
+    "called": ["recalled", "with_consultant", "no_show", "left"],
+    "with_consultant": ["with_doctor", "done", "left"],
+    "with_doctor": ["with_consultant", "done", "left"],
+    "no_show": ["waiting", "left"],
+}.items() for target in targets]
+
+
+@pytest.mark.parametrize("start,target", API_LEGAL)
+def test_every_legal_transition_through_the_api(api, start, target):
+    visit = check_in(api, WALK_IN).get_json()
+    path = f"/api/v1/visits/{visit['id']}/transition"
+    for step in API_PATH_TO[start]:
+        assert api.post(path, json={"to": step}).status_code == 200
+    response = api.post(path, json={"to": target})
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["status"] == ("called" if target == "recalled" else target)

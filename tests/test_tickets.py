@@ -94,3 +94,34 @@ def test_same_idempotency_key_returns_the_same_ticket(session, clinic):
     again = walk_in(session, clinic, idempotency_key="tablet-1:42")
     assert again.id == first.id
     assert session.scalar(select(db.func.count()).select_from(Visit)) == 1
+
+
+def test_concurrent_repeats_of_one_idempotency_key_make_one_visit(app, clinic):
+    """A double tap sends the same check-in twice at once: one ticket, both answers name it."""
+    line_id = clinic.lines.skin.id
+    barrier = threading.Barrier(8)
+    results, errors = [], []
+
+    def submit():
+        try:
+            with app.app_context():
+                barrier.wait(timeout=30)
+                session = db.session
+
+                def make_visit():
+                    return visits.check_in(session, kind=VisitKind.WALK_IN, line=session.get(Line, line_id),
+                                           idempotency_key="tap-tap", now=MORNING)
+
+                results.append(visits.check_in_once(session, "tap-tap", make_visit).public_id)
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=submit) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert errors == []
+    assert len(results) == 8 and len(set(results)) == 1
+    with app.app_context():
+        assert db.session.scalar(select(db.func.count()).select_from(Visit)) == 1

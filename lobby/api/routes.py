@@ -40,6 +40,15 @@ def _http_error(err: HTTPException):
     return error(codes.get(err.code, "error"), err.code or 400)
 
 
+@bp.app_errorhandler(404)
+@bp.app_errorhandler(405)
+def _unrouted(err: HTTPException):
+    """Unknown API paths answer JSON too; other paths keep Flask's pages."""
+    if request.path.startswith(bp.url_prefix + "/"):
+        return _http_error(err)
+    return err
+
+
 @bp.before_request
 def _require_api_key():
     header = request.headers.get("Authorization", "")
@@ -176,7 +185,8 @@ def check_in():
             appointment = appts.find_for_check_in(db.session, code)
             return visits.check_in(db.session, kind=VisitKind.APPOINTMENT, appointment=appointment,
                                    idempotency_key=key, actor=g.actor)
-        kind = KINDS.get(body.get("kind", "walk-in"))
+        wanted_kind = body.get("kind", "walk-in")
+        kind = KINDS.get(wanted_kind) if isinstance(wanted_kind, str) else None
         if kind is None:
             raise ValidationError("kind_invalid", field="kind")
         name = visits.clean_name(text_field(body, "name", required=True))
