@@ -40,7 +40,7 @@ run: setup
 	$(BIN)/flask --app wsgi db upgrade
 	$(BIN)/flask --app wsgi seed-demo --if-empty --credentials-file "$(INSTANCE)/demo-login.txt"
 	@cat "$(INSTANCE)/demo-login.txt" 2>/dev/null || true
-	$(BIN)/python -m lobby
+	$(BIN)/python serve.py
 
 # The whole suite on SQLite, then again on PostgreSQL (its database is created by the tests).
 test: test-sqlite test-postgres

@@ -11,6 +11,7 @@ from lobby.extensions import db
 from lobby.models import Staff
 
 from . import bp
+from .events import end_staff_sockets
 
 
 @bp.route("/login", methods=["GET", "POST"], endpoint="login")
@@ -29,7 +30,9 @@ def login():
 @bp.post("/logout", endpoint="logout")
 @login_required
 def logout():
+    staff_id = current_user.id
     logout_user()
+    end_staff_sockets(staff_id)
     return redirect(url_for("admin.login"))
 
 

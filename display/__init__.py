@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("display", __name__, url_prefix="/display")
 
-from . import routes  # noqa: E402,F401
+from . import events, routes  # noqa: E402,F401

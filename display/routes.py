@@ -1,16 +1,26 @@
 """Queue board views."""
 
-from flask import render_template
+from flask import Response, render_template, request
+from markupsafe import Markup
 
-from lobby.domain import waits
-from lobby.domain.settings import get_settings
+from lobby.chime import chime_wav
 from lobby.extensions import db
+from lobby.realtime import LANGUAGES, read_state, render_board, resolve_line
 
 from . import bp
 
 
 @bp.get("/", endpoint="board")
 def board():
-    snapshot = waits.snapshot(db.session)
-    return render_template("display/board.html", lines=snapshot.lines(db.session),
-                           settings=get_settings(db.session))
+    """The waiting-room TV. ?line=B (code or prefix) shows one line; ?lang=en an English board."""
+    line = resolve_line(db.session, request.args.get("line"))
+    lang = request.args.get("lang") if request.args.get("lang") in LANGUAGES else "zh_CN"
+    version, settings, _, state = read_state(db.session)
+    code = line.code if line else None
+    return render_template("display/board.html", board_html=Markup(render_board(state.for_line(code), lang, settings)),
+                           version=version, settings=settings, line=line, lang=lang)
+
+
+@bp.get("/chime.wav", endpoint="chime")
+def chime():
+    return Response(chime_wav(), mimetype="audio/wav", headers={"Cache-Control": "public, max-age=86400"})

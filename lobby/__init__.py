@@ -111,9 +111,15 @@ def create_app(test_config: dict | None = None) -> Flask:
             target = url_for("kiosk.start")
         return redirect(target)
 
+    from .realtime import realtime
+
+    realtime.init_app(app)
     socketio.init_app(
         app,
+        async_mode=app.config["SOCKETIO_ASYNC_MODE"],
         message_queue=app.config["REDIS_URL"],
+        channel=app.config["SOCKETIO_CHANNEL"],
+        # None: same origin only. A configured list never contains "*" (config refuses it).
         cors_allowed_origins=app.config["LOBBY_CORS_ORIGINS"] or None,
     )
     return app

@@ -42,6 +42,9 @@ def load_config(instance_path: str) -> dict:
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "LOBBY_TIMEZONE": os.environ.get("LOBBY_TIMEZONE", "Asia/Shanghai"),
         "LOBBY_CORS_ORIGINS": origins,
+        # serve.py runs gevent; tests and the flask CLI use threads.
+        "SOCKETIO_ASYNC_MODE": os.environ.get("LOBBY_ASYNC_MODE", "threading"),
+        "SOCKETIO_CHANNEL": os.environ.get("LOBBY_SOCKETIO_CHANNEL", "lobby"),
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

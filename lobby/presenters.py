@@ -4,19 +4,7 @@ from __future__ import annotations
 
 from flask_babel import get_locale
 
-
-def mask_name(name: str | None) -> str:
-    """张三华 -> 张*华, 张三 -> 张*, Anna Smith -> A*******h: enough to recognise oneself, not to identify."""
-    text = "".join((name or "").split()) if _is_cjk(name) else (name or "").strip()
-    if not text:
-        return ""
-    if len(text) <= 2:
-        return text[0] + "*"
-    return text[0] + "*" * (len(text) - 2 if not _is_cjk(text) else 1) + text[-1]
-
-
-def _is_cjk(text: str | None) -> bool:
-    return any("\u4e00" <= ch <= "\u9fff" for ch in (text or ""))
+from .domain.privacy import mask_name  # noqa: F401  (a template filter)
 
 
 def locale_code() -> str:

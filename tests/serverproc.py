@@ -1,4 +1,4 @@
-"""Start the real server (python -m lobby) in a child process, for crash and restart tests."""
+"""Start the real server (python serve.py) in a child process, for crash and restart tests."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30) -> ServerProcess:
-        self.process = subprocess.Popen([sys.executable, "-m", "lobby"], cwd=ROOT, env=self.env,
+        self.process = subprocess.Popen([sys.executable, "serve.py"], cwd=ROOT, env=self.env,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -180,7 +180,7 @@ def test_companion_has_no_ticket_and_follows_the_visitor(session, clinic):
 
 def test_events_are_published_only_after_commit(session, clinic):
     seen = []
-    events.subscribe(seen.append)
+    events.subscribe(seen.extend)
     try:
         with pytest.raises(RuntimeError):
             with unit_of_work(session):
@@ -193,4 +193,4 @@ def test_events_are_published_only_after_commit(session, clinic):
             assert seen == []
         assert [(e.name, e.data["ticket"]) for e in seen] == [("visit.checked_in", visit.ticket)]
     finally:
-        events.unsubscribe(seen.append)
+        events.unsubscribe(seen.extend)

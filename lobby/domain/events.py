@@ -1,9 +1,9 @@
 """Domain events: recorded during a transaction, published only after it commits.
 
 A rolled-back change publishes nothing, so no screen ever shows a ticket that
-does not exist. Subscribers run inside SQLAlchemy's after_commit hook and must
-not use that session; work that needs the database opens its own session or
-runs in a background task.
+does not exist. Each subscriber gets the events of one commit together, after
+the transaction has ended; work that needs the database opens a session of
+its own.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ from sqlalchemy.orm import Session
 log = logging.getLogger(__name__)
 
 _PENDING = "lobby_pending_events"
-_subscribers: list[Callable[[DomainEvent], None]] = []
+_COMMITTED = "lobby_committed_events"
+Subscriber = Callable[[list["DomainEvent"]], None]
+_subscribers: list[Subscriber] = []
 
 
 @dataclass(frozen=True)
@@ -34,26 +36,37 @@ def record(session: Session, name: str, **data) -> DomainEvent:
     return evt
 
 
-def subscribe(fn: Callable[[DomainEvent], None]) -> Callable[[DomainEvent], None]:
+def subscribe(fn: Subscriber) -> Subscriber:
     if fn not in _subscribers:
         _subscribers.append(fn)
     return fn
 
 
-def unsubscribe(fn: Callable[[DomainEvent], None]) -> None:
+def unsubscribe(fn: Subscriber) -> None:
     if fn in _subscribers:
         _subscribers.remove(fn)
 
 
 @event.listens_for(Session, "after_commit")
-def _publish_after_commit(session: Session) -> None:
-    pending = session.info.pop(_PENDING, [])
-    for evt in pending:
-        for fn in list(_subscribers):
-            try:
-                fn(evt)
-            except Exception:  # a broken screen must never undo a committed check-in
-                log.exception("subscriber %r failed on %s", fn, evt.name)
+def _keep_committed(session: Session) -> None:
+    session.info[_COMMITTED] = session.info.pop(_PENDING, [])
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _publish_committed(session: Session, transaction) -> None:
+    # Publish once the transaction has ended and its connection is back in the
+    # pool: a subscriber that reads the database must not wait for a second
+    # connection while holding the first.
+    if transaction.parent is not None:
+        return
+    committed = session.info.pop(_COMMITTED, None)
+    if not committed:
+        return
+    for fn in list(_subscribers):
+        try:
+            fn(list(committed))
+        except Exception:  # a broken screen must never undo a committed check-in
+            log.exception("subscriber %r failed on %s", fn, [evt.name for evt in committed])
 
 
 @event.listens_for(Session, "after_rollback")

@@ -59,7 +59,8 @@ class QueueSnapshot:
                 Visit.status.in_([S.WAITING, S.CALLED, S.WITH_CONSULTANT, S.WITH_DOCTOR]),
                 Visit.kind != VisitKind.COMPANION,
             )
-            .options(selectinload(Visit.service), selectinload(Visit.line))
+            .options(selectinload(Visit.service), selectinload(Visit.line), selectinload(Visit.client),
+                     selectinload(Visit.consultant))
             .order_by(Visit.checked_in_at, Visit.id)
         ).all()
         # Consultants, and doctors for the post-op line: everyone on duty who sees visitors.

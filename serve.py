@@ -1,0 +1,28 @@
+"""Serve Lobby with gevent and Socket.IO (what `make run` calls): python serve.py
+
+gevent's monkey patching must happen before anything else is imported, so
+this entry point lives outside the lobby package.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import os  # noqa: E402
+
+os.environ.setdefault("LOBBY_ASYNC_MODE", "gevent")
+
+from lobby import create_app  # noqa: E402
+from lobby.extensions import socketio  # noqa: E402
+
+
+def main() -> None:
+    app = create_app()
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = int(os.environ.get("PORT", "5000"))
+    print(f"Lobby serving on http://{host}:{port}/ (kiosk /kiosk/, board /display/, desk /admin/)", flush=True)
+    socketio.run(app, host=host, port=port, log_output=os.environ.get("LOBBY_ACCESS_LOG") == "1")
+
+
+if __name__ == "__main__":
+    main()

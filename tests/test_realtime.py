@@ -1,0 +1,206 @@
+"""Socket.IO: boards, phones and staff panels get the whole state on connect and every change after,
+and no public payload ever carries a phone number, a full name or a health answer."""
+
+import json
+
+import pytest
+
+from lobby.extensions import db, socketio
+from lobby.models import ClinicSettings, HealthQuestionnaire, Visit
+from lobby.tokens import ticket_token
+
+from .factories import PASSWORD
+
+NAME, PHONE, ANSWER = "欧阳娜娜", "13912345678", "penicillin-anaphylaxis-7731"
+_inboxes: dict = {}
+
+
+@pytest.fixture(autouse=True)
+def _clock(frozen_clock):
+    _inboxes.clear()
+    return frozen_clock
+
+
+def walk_in(api, name=NAME, phone=PHONE, **extra):
+    response = api.post("/api/v1/visits", json={"name": name, "phone": phone, "kind": "walk-in",
+                                                "service": "peel", **extra})
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def received(sio, namespace, name=None):
+    """Messages not yet taken, of one event name (or all); others stay for a later look."""
+    box = _inboxes.setdefault((id(sio), namespace), [])
+    box.extend(sio.get_received(namespace))
+    taken = [m for m in box if name is None or m["name"] == name]
+    box[:] = [m for m in box if m not in taken]
+    return taken
+
+
+def display_client(app, **auth):
+    return socketio.test_client(app, namespace="/display", auth=auth or None)
+
+
+def test_a_board_gets_the_whole_board_on_connect_and_the_call_after(app, api):
+    waiting = walk_in(api)
+    board = display_client(app)
+    assert board.is_connected("/display")
+    first = received(board, "/display", "board")
+    assert len(first) == 1 and waiting["ticket"] in first[0]["args"][0]["html"]
+
+    called = api.post("/api/v1/consultants/amy/call-next").get_json()
+    calls = received(board, "/display", "call")
+    assert [c["args"][0]["ticket"] for c in calls] == [called["ticket"]]
+    call = calls[0]["args"][0]
+    assert call["room"] == "1" and call["recall"] is False
+    assert call["speech"] == "请 A001 号到 1 号咨询室。"
+    html = received(board, "/display", "board")[-1]["args"][0]["html"]
+    assert 'class="call call-latest" data-ticket="A001"' in html
+
+    api.post(f"/api/v1/visits/{called['id']}/transition", json={"to": "recalled"})
+    recall = received(board, "/display", "call")[0]["args"][0]
+    assert recall["ticket"] == "A001" and recall["recall"] is True
+
+
+def test_board_versions_only_grow(app, api):
+    board = display_client(app)
+    walk_in(api)
+    walk_in(api, phone="13912345679")
+    versions = [m["args"][0]["version"] for m in received(board, "/display", "board")]
+    assert versions == sorted(versions) and len(versions) == 3
+
+
+def test_a_one_line_board_sees_only_its_line(app, api):
+    skin_board = display_client(app, line="A")
+    surgery_board = display_client(app, line="surgery")
+    received(skin_board, "/display"), received(surgery_board, "/display")
+    visit = walk_in(api)  # skin line
+    api.post(f"/api/v1/visits/{visit['id']}/transition", json={"to": "called"})
+    assert [c["args"][0]["ticket"] for c in received(skin_board, "/display", "call")] == ["A001"]
+    assert received(surgery_board, "/display", "call") == []
+    assert "A001" not in received(surgery_board, "/display", "board")[-1]["args"][0]["html"]
+
+
+def test_speech_follows_the_clinic_settings(app, api, query):
+    def english(session):
+        session.query(ClinicSettings).one().speech_language = "en"
+        session.commit()
+
+    query(english)
+    board = display_client(app)
+    visit = walk_in(api)
+    api.post(f"/api/v1/visits/{visit['id']}/transition", json={"to": "called"})
+    assert received(board, "/display", "call")[0]["args"][0]["speech"] == \
+        "Number A001, please go to consulting room 1."
+
+    def silent(session):
+        session.query(ClinicSettings).one().speech_enabled = False
+        session.commit()
+
+    query(silent)
+    api.post(f"/api/v1/visits/{visit['id']}/transition", json={"to": "recalled"})
+    assert received(board, "/display", "call")[0]["args"][0]["speech"] is None
+
+
+@pytest.mark.parametrize("masked", [True, False])
+def test_no_public_payload_carries_a_phone_a_full_name_or_a_health_answer(app, api, query, masked):
+    def setup(session):
+        session.query(ClinicSettings).one().mask_names_on_board = masked
+        session.commit()
+
+    query(setup)
+    board = display_client(app)
+    en_board = display_client(app, lang="en")
+    visit = walk_in(api)
+
+    def answers(session):
+        stored = session.query(Visit).filter_by(public_id=visit["id"]).one()
+        session.add(HealthQuestionnaire(visit_id=stored.id, answers={"allergies": ANSWER}, flags=["allergy"],
+                                        consent_privacy=True))
+        session.commit()
+
+    query(answers)
+    with app.test_request_context():
+        token = ticket_token(visit["id"])
+    phone = socketio.test_client(app, namespace="/ticket", auth={"token": token})
+    walk_in(api, name="李雪", phone="13900139000")
+    api.post("/api/v1/consultants/amy/call-next")
+    api.post(f"/api/v1/visits/{visit['id']}/reassign", json={"consultant": "bea", "reason": "prefers bea"})
+    api.post(f"/api/v1/visits/{visit['id']}/transition", json={"to": "recalled"})
+
+    payloads = received(board, "/display") + received(en_board, "/display") + received(phone, "/ticket")
+    assert len(payloads) >= 10
+    text = json.dumps(payloads, ensure_ascii=False)
+    for secret in (NAME, PHONE, "+86" + PHONE, ANSWER, "李雪", "13900139000"):
+        assert secret not in text
+    assert ("欧*娜" in text) is masked
+
+
+def test_a_phone_gets_only_its_own_ticket(app, api):
+    mine = walk_in(api)
+    other = walk_in(api, name="李雪", phone="13900139000", consultant="amy")
+    with app.test_request_context():
+        token = ticket_token(mine["id"])
+    phone = socketio.test_client(app, namespace="/ticket", auth={"token": token})
+    assert phone.is_connected("/ticket")
+    first = received(phone, "/ticket", "ticket")[0]["args"][0]
+    assert first["ticket"] == mine["ticket"] and first["status"] == "waiting"
+    # Naming another room does nothing: rooms are the server's choice.
+    phone.emit("join", {"room": f"ticket:{other['id']}"}, namespace="/ticket")
+    phone.emit("join_room", f"ticket:{other['id']}", namespace="/ticket")
+    api.post(f"/api/v1/visits/{other['id']}/transition", json={"to": "called"})
+    api.post(f"/api/v1/visits/{mine['id']}/transition", json={"to": "called"})
+    tickets = {m["args"][0]["ticket"] for m in received(phone, "/ticket", "ticket")}
+    assert tickets == {mine["ticket"]}
+
+
+@pytest.mark.parametrize("auth", [None, {}, {"token": "forged.token.value"}, {"token": 42}])
+def test_a_phone_without_a_valid_ticket_token_is_refused(app, api, auth):
+    phone = socketio.test_client(app, namespace="/ticket", auth=auth)
+    assert not phone.is_connected("/ticket")
+
+
+def test_a_board_cannot_join_a_phones_room_by_naming_it(app, api):
+    visit = walk_in(api)
+    board = display_client(app)
+    board.emit("join", {"room": f"ticket:{visit['id']}"}, namespace="/display")
+    api.post(f"/api/v1/visits/{visit['id']}/transition", json={"to": "called"})
+    assert {m["name"] for m in received(board, "/display")} <= {"board", "call"}
+
+
+def login(app, username="desk"):
+    web = app.test_client()
+    page = web.get("/admin/login")
+    token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+    response = web.post("/admin/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    assert response.status_code == 302
+    return web, token
+
+
+def test_admin_namespace_refuses_anonymous_connections(app, api):
+    anonymous = socketio.test_client(app, namespace="/admin", flask_test_client=app.test_client())
+    assert not anonymous.is_connected("/admin")
+
+
+def test_staff_get_pings_until_they_log_out(app, api):
+    web, csrf = login(app)
+    panel = socketio.test_client(app, namespace="/admin", flask_test_client=web)
+    assert panel.is_connected("/admin")
+    received(panel, "/admin")
+    walk_in(api)
+    pings = received(panel, "/admin", "queue-changed")
+    assert len(pings) == 1
+    assert set(pings[0]["args"][0]) == {"version"}  # a ping, never personal data
+
+    assert web.post("/admin/logout", data={"csrf_token": csrf}).status_code == 302
+    assert [m["name"] for m in received(panel, "/admin")] == ["session-ended"]
+    walk_in(api, phone="13912345670")
+    assert received(panel, "/admin") == []
+
+
+def test_events_from_clients_cannot_change_the_queue(app, api, query):
+    visit = walk_in(api)
+    board = display_client(app)
+    for event in ("call-next", "transition", "called"):
+        board.emit(event, {"id": visit["id"], "to": "called"}, namespace="/display")
+    assert query(lambda s: s.query(Visit).filter_by(public_id=visit["id"]).one().status.value) == "waiting"
