@@ -3,7 +3,10 @@
 from flask import Response, render_template, request
 from markupsafe import Markup
 
+from flask_babel import force_locale
+
 from lobby.chime import chime_wav
+from lobby.domain.settings import clinic_zone
 from lobby.extensions import db
 from lobby.realtime import LANGUAGES, read_state, render_board, resolve_line
 
@@ -17,8 +20,12 @@ def board():
     lang = request.args.get("lang") if request.args.get("lang") in LANGUAGES else "zh_CN"
     version, settings, _, state = read_state(db.session)
     code = line.code if line else None
-    return render_template("display/board.html", board_html=Markup(render_board(state.for_line(code), lang, settings)),
-                           version=version, settings=settings, line=line, lang=lang)
+    # The TV speaks the board's language, whatever its browser says.
+    with force_locale(lang):
+        return render_template("display/board.html",
+                               board_html=Markup(render_board(state.for_line(code), lang, settings)),
+                               version=version, settings=settings, line=line, lang=lang,
+                               timezone=str(clinic_zone(db.session)))
 
 
 @bp.get("/chime.wav", endpoint="chime")

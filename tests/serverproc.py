@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -25,18 +26,21 @@ class ServerProcess:
         self.port = port or free_port()
         self.env = {**os.environ, **env, "PORT": str(self.port), "HOST": "127.0.0.1"}
         self.process: subprocess.Popen | None = None
+        self.log = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 30) -> ServerProcess:
+        # A file, not a pipe: a pipe nobody reads would block the server once full.
+        self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen([sys.executable, "serve.py"], cwd=ROOT, env=self.env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+                                        stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.process.stderr.read().decode(errors='replace')}")
+                raise RuntimeError(f"server exited: {self.output()}")
             try:
                 with urllib.request.urlopen(self.url + "/healthz", timeout=1) as response:
                     if response.status == 200:
@@ -45,13 +49,19 @@ class ServerProcess:
                 time.sleep(0.05)  # polling until the port answers
         raise TimeoutError("server did not answer /healthz")
 
+    def output(self) -> str:
+        if self.log is None or self.log.closed:
+            return ""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
+
     def kill(self) -> None:
         """SIGKILL: no shutdown handler runs, as in a crash or power cut of the process."""
         if self.process and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
-        if self.process and self.process.stderr:
-            self.process.stderr.close()
+        if self.log is not None:
+            self.log.close()
 
     def __enter__(self):
         return self.start()

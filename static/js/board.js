@@ -12,10 +12,12 @@
 
   // --- clock -------------------------------------------------------------------------
   const clock = frame.querySelector("[data-clock]");
+  // The clinic's time, whatever zone the TV itself is set to.
+  const clockFormat = new Intl.DateTimeFormat(frame.dataset.lang === "en" ? "en-GB" : "zh-CN",
+    {hour: "2-digit", minute: "2-digit", timeZone: frame.dataset.timezone || undefined});
   function tick() {
     const now = new Date();
-    clock.textContent = now.toLocaleTimeString(frame.dataset.lang === "en" ? "en-GB" : "zh-CN",
-      {hour: "2-digit", minute: "2-digit"});
+    clock.textContent = clockFormat.format(now);
     clock.dateTime = now.toISOString();
   }
   tick();
@@ -104,8 +106,10 @@
     lostTimer = null;
     reconnecting.hidden = true;
     frame.classList.remove("is-offline");
+    frame.dataset.connected = "1";
   });
   function linkLost() {
+    frame.dataset.connected = "0";
     if (lostTimer) return;
     lostTimer = setTimeout(() => {
       reconnecting.hidden = false;
