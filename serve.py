@@ -8,6 +8,7 @@ from gevent import monkey
 
 monkey.patch_all()
 
+import logging  # noqa: E402
 import os  # noqa: E402
 
 os.environ.setdefault("LOBBY_ASYNC_MODE", "gevent")
@@ -17,6 +18,8 @@ from lobby.extensions import socketio  # noqa: E402
 
 
 def main() -> None:
+    logging.basicConfig(level=os.environ.get("LOBBY_LOG_LEVEL", "WARNING"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app()
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))

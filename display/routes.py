@@ -1,9 +1,9 @@
 """Queue board views."""
 
-from flask import Response, render_template, request
-from markupsafe import Markup
-
+from flask import Response, make_response, render_template
 from flask_babel import force_locale
+from htmx_flask import request
+from markupsafe import Markup
 
 from lobby.chime import chime_wav
 from lobby.domain.settings import clinic_zone
@@ -15,17 +15,24 @@ from . import bp
 
 @bp.get("/", endpoint="board")
 def board():
-    """The waiting-room TV. ?line=B (code or prefix) shows one line; ?lang=en an English board."""
+    """The waiting-room TV. ?line=B (code or prefix) shows one line; ?lang=en an English board.
+
+    An htmx request gets the live part alone, the fragment Socket.IO broadcasts.
+    """
     line = resolve_line(db.session, request.args.get("line"))
     lang = request.args.get("lang") if request.args.get("lang") in LANGUAGES else "zh_CN"
     version, settings, _, state = read_state(db.session)
-    code = line.code if line else None
-    # The TV speaks the board's language, whatever its browser says.
-    with force_locale(lang):
-        return render_template("display/board.html",
-                               board_html=Markup(render_board(state.for_line(code), lang, settings)),
-                               version=version, settings=settings, line=line, lang=lang,
-                               timezone=str(clinic_zone(db.session)))
+    fragment = render_board(state.for_line(line.code if line else None), lang, settings)
+    if request.htmx:
+        response = make_response(fragment)
+    else:
+        # The TV speaks the board's language, whatever its browser says.
+        with force_locale(lang):
+            response = make_response(render_template(
+                "display/board.html", board_html=Markup(fragment), version=version, settings=settings,
+                line=line, lang=lang, timezone=str(clinic_zone(db.session))))
+    response.headers["Vary"] = "HX-Request"
+    return response
 
 
 @bp.get("/chime.wav", endpoint="chime")

@@ -2,7 +2,7 @@
 
 import time
 
-from flask import Blueprint, render_template
+from flask import Blueprint, jsonify, render_template
 from flask_socketio import emit, join_room
 
 from .domain import clock, waits
@@ -10,22 +10,38 @@ from .domain.board import ticket_state
 from .domain.errors import NotFound
 from .domain.visits import get_visit
 from .extensions import db, socketio
+from .messages import message_for
 from .realtime import ticket_room
 from .tokens import TokenError, read_ticket_token
 
 bp = Blueprint("public", __name__)
 
 
+def _visit_state(token: str):
+    visit = get_visit(db.session, read_ticket_token(token))
+    snapshot = waits.QueueSnapshot(db.session, visit.clinic_day, clock.utcnow())
+    return visit, {**ticket_state(visit, snapshot), "version": time.time()}
+
+
 @bp.get("/t/<token>", endpoint="ticket_page")
 def ticket_page(token: str):
     """A visitor's ticket: position and expected wait, nothing another person could use."""
     try:
-        visit = get_visit(db.session, read_ticket_token(token))
+        visit, state = _visit_state(token)
     except (TokenError, NotFound):
         return render_template("ticket/invalid.html"), 404
-    estimate = waits.estimate_for_visit(db.session, visit)
-    response = render_template("ticket/page.html", visit=visit, estimate=estimate)
-    return response, 200, {"Cache-Control": "no-store"}
+    page = render_template("ticket/page.html", visit=visit, state=state, token=token, version=state["version"])
+    return page, 200, {"Cache-Control": "no-store"}
+
+
+@bp.get("/t/<token>/state.json", endpoint="ticket_state_json")
+def ticket_state_json(token: str):
+    """The slow-poll fallback of the ticket page."""
+    try:
+        _, state = _visit_state(token)
+    except (TokenError, NotFound):
+        return jsonify({"error": {"code": "token_invalid", "message": message_for("token_invalid")}}), 404
+    return jsonify(state), 200, {"Cache-Control": "no-store"}
 
 
 @socketio.on("connect", namespace="/ticket")
@@ -35,9 +51,8 @@ def ticket_connect(auth=None):
     if not isinstance(token, str):
         raise ConnectionRefusedError("ticket token required")
     try:
-        visit = get_visit(db.session, read_ticket_token(token))
+        visit, state = _visit_state(token)
     except (TokenError, NotFound):
         raise ConnectionRefusedError("invalid ticket") from None
     join_room(ticket_room(visit.public_id))
-    snapshot = waits.QueueSnapshot(db.session, visit.clinic_day, clock.utcnow())
-    emit("ticket", {**ticket_state(visit, snapshot), "version": time.time()})
+    emit("ticket", state)

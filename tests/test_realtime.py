@@ -204,3 +204,54 @@ def test_events_from_clients_cannot_change_the_queue(app, api, query):
     for event in ("call-next", "transition", "called"):
         board.emit(event, {"id": visit["id"], "to": "called"}, namespace="/display")
     assert query(lambda s: s.query(Visit).filter_by(public_id=visit["id"]).one().status.value) == "waiting"
+
+
+def test_a_board_may_ask_for_the_whole_state_again_but_not_too_often(app, api, monkeypatch):
+    import display.events
+
+    board = display_client(app)
+    received(board, "/display")
+    board.emit("sync", namespace="/display")
+    assert received(board, "/display", "board") == []  # just connected: nothing to do yet
+    monkeypatch.setattr(display.events, "SYNC_INTERVAL_SECONDS", 0)
+    walk_in_ticket = walk_in(api)["ticket"]
+    received(board, "/display")
+    board.emit("sync", namespace="/display")
+    again = received(board, "/display", "board")
+    assert len(again) == 1 and walk_in_ticket in again[0]["args"][0]["html"]
+
+
+def test_the_board_page_and_its_fragment_share_one_rendering(app, api, client):
+    walk_in(api)
+    page = client.get("/display/?line=A")
+    fragment = client.get("/display/?line=A", headers={"HX-Request": "true"})
+    assert "HX-Request" in page.headers["Vary"] and "HX-Request" in fragment.headers["Vary"]
+    assert "<html" in page.get_data(as_text=True) and "<html" not in fragment.get_data(as_text=True)
+    assert "A001" in fragment.get_data(as_text=True)
+    assert fragment.get_data(as_text=True).strip() in page.get_data(as_text=True)
+
+
+def test_the_chime_is_a_real_sound(client):
+    import io
+    import wave
+
+    response = client.get("/display/chime.wav")
+    assert response.status_code == 200 and response.mimetype == "audio/wav"
+    with wave.open(io.BytesIO(response.data)) as sound:
+        assert sound.getnchannels() == 1 and 1.5 < sound.getnframes() / sound.getframerate() < 3
+
+
+def test_the_ticket_page_and_its_poll_fallback(app, api, client):
+    walk_in(api, consultant="amy")
+    mine = walk_in(api, name="李雪", phone="13900139000", consultant="amy")
+    page = client.get(mine["ticket_url"])
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    text = page.get_data(as_text=True)
+    assert "前面还有 1 位" in text and "李雪" not in text and "13900139000" not in text
+    token = mine["ticket_url"].rsplit("/", 1)[1]
+    state = client.get(f"/t/{token}/state.json").get_json()
+    assert (state["ticket"], state["ahead"], state["expected_wait_minutes"]) == ("A002", 1, 20)
+    assert set(state) == {"ticket", "status", "position", "ahead", "expected_wait_minutes", "room", "version"}
+    bad = client.get("/t/forged/state.json")
+    assert bad.status_code == 404 and bad.get_json()["error"]["code"] == "token_invalid"
+    assert client.get("/t/forged").status_code == 404
