@@ -1,0 +1,92 @@
+"""The health questionnaire: what the visitor answers in private, checked, and the flags staff need.
+
+Health answers are sensitive personal information (PIPL): only staff ever see
+them; public screens and phones never carry them (see board.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import HealthQuestionnaire, Visit
+from .errors import ValidationError
+
+ALLERGIES = ("drugs", "anaesthetics", "fillers", "latex")
+CHRONIC = ("hypertension", "diabetes", "heart_disease", "bleeding_disorder", "keloid", "autoimmune", "infectious")
+MEDICATION = ("anticoagulants", "isotretinoin", "hormones", "other")
+PREGNANCY = ("no", "pregnant", "breastfeeding", "unsure")
+SMOKING = ("no", "yes", "quit")
+TEXTS = {"allergy_detail": 300, "surgery_history": 500, "procedure_history": 500, "medication_detail": 300}
+
+# Answers that change what staff may do today, shown as badges on the front desk.
+FLAG_RULES = (
+    ("allergy", lambda a: bool(a["allergies"] or a["allergy_detail"])),
+    ("anticoagulant", lambda a: "anticoagulants" in a["medication"]),
+    ("pregnancy", lambda a: a["pregnancy"] in ("pregnant", "breastfeeding", "unsure")),
+    ("keloid", lambda a: "keloid" in a["chronic"]),
+    ("bleeding", lambda a: "bleeding_disorder" in a["chronic"]),
+    ("isotretinoin", lambda a: "isotretinoin" in a["medication"]),
+    ("infectious", lambda a: "infectious" in a["chronic"]),
+)
+
+
+def _many(form: Mapping, name: str, allowed: tuple[str, ...]) -> list[str]:
+    values = form.getlist(name) if hasattr(form, "getlist") else list(form.get(name) or [])
+    chosen = [v for v in values if v]
+    if any(v not in allowed for v in chosen):
+        raise ValidationError("choice_invalid", field=name)
+    return [v for v in allowed if v in chosen]
+
+
+def _one(form: Mapping, name: str, allowed: tuple[str, ...]) -> str:
+    value = form.get(name) or ""
+    if value not in allowed:
+        raise ValidationError("choice_required", field=name)
+    return value
+
+
+def _yes(form: Mapping, name: str) -> bool:
+    return form.get(name) in ("1", "on", "yes", "true", True)
+
+
+def clean_answers(form: Mapping) -> tuple[dict, list[str], dict]:
+    """Check the submitted answers; return (answers, flags, consents) or raise ValidationError."""
+    answers = {
+        "allergies": _many(form, "allergies", ALLERGIES),
+        "chronic": _many(form, "chronic", CHRONIC),
+        "medication": _many(form, "medication", MEDICATION),
+        "pregnancy": _one(form, "pregnancy", PREGNANCY),
+        "smoking": _one(form, "smoking", SMOKING),
+    }
+    for name, limit in TEXTS.items():
+        text = " ".join(str(form.get(name) or "").split())
+        if len(text) > limit:
+            raise ValidationError("text_too_long", field=name, limit=limit)
+        answers[name] = text
+    consents = {"privacy": _yes(form, "consent_privacy"), "photos": _yes(form, "consent_photos"),
+                "contact": _yes(form, "consent_contact")}
+    if not consents["privacy"]:
+        raise ValidationError("consent_required", field="consent_privacy")
+    flags = [flag for flag, rule in FLAG_RULES if rule(answers)]
+    return answers, flags, consents
+
+
+def record_answers(session: Session, visit: Visit, answers: dict, flags: list[str], consents: dict) -> HealthQuestionnaire:
+    form = HealthQuestionnaire(visit_id=visit.id, answers=answers, flags=flags, consent_privacy=consents["privacy"],
+                               consent_photos=consents["photos"], consent_contact=consents["contact"])
+    session.add(form)
+    return form
+
+
+def last_answers(session: Session, client_id: int | None) -> dict | None:
+    """A returning client's previous answers, to confirm or change rather than retype."""
+    if client_id is None:
+        return None
+    previous = session.scalars(
+        select(HealthQuestionnaire).join(Visit).where(Visit.client_id == client_id)
+        .order_by(HealthQuestionnaire.submitted_at.desc())
+    ).first()
+    return dict(previous.answers) if previous else None
