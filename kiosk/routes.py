@@ -1,39 +1,397 @@
-"""Kiosk views: thin, over lobby.domain."""
+"""Kiosk views: thin, over lobby.domain. One URL for the visitor; each step is an htmx panel.
+
+Nothing is pushed into the browser's history and every response is no-store,
+so the back button never shows a previous visitor. What a visitor typed is
+carried between steps in the page only (hidden fields) and checked again at
+the end, where one unit of work makes the ticket.
+"""
+
+from __future__ import annotations
 
 import io
+import re
+import secrets
 
 import qrcode
-from flask import abort, render_template, send_file, url_for
+from flask import abort, current_app, render_template, send_file, url_for
+from flask_wtf.csrf import CSRFError
+from htmx_flask import request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from lobby.domain.appointments import get_appointment
-from lobby.domain.errors import NotFound
-from lobby.domain.settings import get_settings
+from lobby.domain import appointments as appts
+from lobby.domain import questionnaire, registration, visits, waits
+from lobby.domain.clock import utcnow
+from lobby.domain.errors import DomainError, NotFound, ValidationError
+from lobby.domain.phone import normalise_phone
+from lobby.domain.settings import clinic_day, get_settings, is_open
 from lobby.extensions import db
-from lobby.tokens import TokenError, read_appointment_token
+from lobby.messages import message_for
+from lobby.models import Appointment, Client, Line, PartnerStore, Role, Service, Staff, Visit, VisitKind, VisitStatus
+from lobby.tokens import TokenError, appointment_token, read_appointment_token, read_ticket_token, ticket_token
 
 from . import bp
+
+CLIENT_SALT = "lobby.kiosk-client"
+CLIENT_MAX_AGE = 30 * 60  # a returning visitor's lookup is good for one check-in
+KINDS = {"walk-in": VisitKind.WALK_IN, "returning": VisitKind.RETURNING, "post-op": VisitKind.POST_OP}
 
 
 @bp.after_request
 def _no_store(response):
-    # A shared tablet: the back button must never show the previous visitor.
+    # A shared tablet: the back button and the cache must never show the previous visitor.
     response.headers["Cache-Control"] = "no-store"
+    response.headers["Vary"] = "HX-Request"
     return response
+
+
+@bp.context_processor
+def _kiosk_helpers():
+    from lobby import messages
+
+    return {"message_for": message_for, "gender_label": messages.gender_label,
+            "channel_label": messages.channel_label, "answer_label": messages.answer_label,
+            "greeting": messages.greeting, "q": questionnaire}
+
+
+@bp.errorhandler(CSRFError)
+def _stale_form(_err):
+    return panel("message", status=400, title_code="session_expired", actions=["start"])
+
+
+def panel(name: str, status: int = 200, **context):
+    """A step of the kiosk: the panel alone for htmx, inside the full page otherwise."""
+    settings = get_settings(db.session)
+    context.setdefault("settings", settings)
+    context.setdefault("errors", {})
+    context.setdefault("form", {})
+    template = f"kiosk/panels/{name}.html"
+    if request.htmx:
+        return render_template(template, **context), status
+    return render_template("kiosk/page.html", panel_template=template, **context), status
+
+
+def field_messages(errors: dict[str, str]) -> dict[str, str]:
+    return {field: message_for(code) for field, code in errors.items()}
+
+
+def open_now() -> bool:
+    return is_open(get_settings(db.session), utcnow())
+
+
+def new_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
+def _client_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CLIENT_SALT)
+
+
+def choices() -> dict:
+    """What the registration form offers: treatments by line, consultants, partner stores."""
+    lines = db.session.scalars(select_lines()).all()
+    return {
+        "lines": [(line, [s for s in line.services if s.active]) for line in lines if not line.post_op],
+        "consultants": db.session.scalars(
+            db.select(Staff).where(Staff.active, Staff.role == Role.CONSULTANT).order_by(Staff.rotation_order)
+        ).all(),
+        "partners": db.session.scalars(db.select(PartnerStore).where(PartnerStore.active)
+                                       .order_by(PartnerStore.name)).all(),
+        "genders": registration.GENDERS,
+        "channels": registration.CHANNELS,
+    }
+
+
+def select_lines():
+    return db.select(Line).where(Line.active).order_by(Line.position, Line.id)
+
+
+# --- start -------------------------------------------------------------------------------
 
 
 @bp.get("/", endpoint="start")
 def start():
-    return render_template("kiosk/start.html", settings=get_settings(db.session))
+    if not open_now():
+        return panel("closed")
+    return panel("start")
+
+
+@bp.get("/step/<flow>", endpoint="step")
+def step(flow: str):
+    """The first screen of each path."""
+    if not open_now():
+        return panel("closed")
+    if flow == "appointment":
+        return panel("appointment")
+    if flow == "walk-in":
+        return panel("details", carry={"flow": "walk-in", "key": new_key()}, **choices())
+    if flow in ("returning", "post-op"):
+        return panel("find", carry={"flow": flow, "key": new_key()})
+    if flow == "companion":
+        return panel("companion")
+    abort(404)
+
+
+# --- appointments --------------------------------------------------------------------------
+
+
+def _confirm(appointment, token: str):
+    try:
+        appts.check_arrival(db.session, appointment)
+    except DomainError as err:
+        return panel("message", status=409, title_code=err.code, params=err.params,
+                     actions=["walk-in", "start"])
+    settings = get_settings(db.session)
+    late = (utcnow() - appointment.starts_at).total_seconds() / 60 > settings.late_arrival_minutes
+    return panel("confirm", booking=appointment, late=late,
+                 carry={"flow": "appointment", "key": new_key(), "appointment": token})
+
+
+@bp.post("/appointment", endpoint="find_appointment")
+def find_appointment():
+    """Phone + booking code typed on the keypad."""
+    form = request.form
+    errors = {}
+    try:
+        phone = normalise_phone(form.get("phone"))
+    except ValidationError as err:
+        errors["phone"] = err.code
+    code = (form.get("code") or "").strip()
+    if not re.fullmatch(r"\d{6}", code):
+        errors["code"] = "appointment_code_invalid"
+    if errors:
+        return panel("appointment", status=422, errors=field_messages(errors), form=form)
+    appointment = db.session.scalars(db.select(Appointment).where(Appointment.code == code)).first()
+    if appointment is None or appointment.client.phone != phone:
+        return panel("appointment", status=404, form=form,
+                     errors={"code": message_for("appointment_not_found")})
+    return _confirm(appointment, appointment_token(appointment.public_id))
+
+
+def _appointment_from_scan(text: str):
+    """A scanned QR: the check-in link (or the bare token) of an appointment."""
+    match = re.search(r"/kiosk/a/([A-Za-z0-9_\-.]+)", text or "")
+    token = match.group(1) if match else (text or "").strip()
+    public_id = read_appointment_token(token)  # TokenError when forged, altered or expired
+    return appts.get_appointment(db.session, public_id), token
 
 
 @bp.get("/a/<token>", endpoint="appointment")
 def appointment(token: str):
-    """Where an appointment's QR code leads."""
+    """Where an appointment's QR code leads (scanned by a phone or the tablet)."""
+    return scanned(token)
+
+
+@bp.post("/scan", endpoint="scan")
+def scan():
+    """Text from the camera (BarcodeDetector) or from a USB scanner typing like a keyboard."""
+    return scanned(request.form.get("code", ""))
+
+
+@bp.post("/scan-image", endpoint="scan_image")
+def scan_image():
+    """A camera frame from a browser without BarcodeDetector, decoded here."""
+    upload = request.files.get("frame")
+    if upload is None:
+        return panel("message", status=400, title_code="scan_unreadable", actions=["appointment", "start"])
+    text = decode_qr(upload.read())
+    if text is None:
+        return "", 204  # no code in this frame: the camera keeps looking
+    return scanned(text)
+
+
+def decode_qr(image_bytes: bytes) -> str | None:
+    import zxingcpp
+    from PIL import Image, UnidentifiedImageError
+
     try:
-        booking = get_appointment(db.session, read_appointment_token(token))
-    except (TokenError, NotFound):
-        return render_template("kiosk/invalid_code.html"), 404
-    return render_template("kiosk/appointment.html", booking=booking, settings=get_settings(db.session))
+        image = Image.open(io.BytesIO(image_bytes))
+        image.load()
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+    if image.width * image.height > 16_000_000:
+        return None
+    results = zxingcpp.read_barcodes(image.convert("L"))
+    for result in results:
+        if result.text:
+            return result.text
+    return None
+
+
+def scanned(text: str):
+    if not open_now():
+        return panel("closed")
+    try:
+        booking, token = _appointment_from_scan(text)
+    except TokenError as err:
+        return panel("message", status=400, title_code=err.code, actions=["walk-in", "start"])
+    except NotFound:
+        return panel("message", status=404, title_code="appointment_not_found", actions=["walk-in", "start"])
+    return _confirm(booking, token)
+
+
+@bp.post("/questionnaire", endpoint="questionnaire")
+def questionnaire_step():
+    """The appointment confirmed: the questionnaire, in private."""
+    return panel("questionnaire", carry=carried(request.form), answers={})
+
+
+# --- walk-in, returning, post-op ---------------------------------------------------------------
+
+
+@bp.post("/details", endpoint="details")
+def details():
+    """A walk-in's profile, checked; then the questionnaire."""
+    form = request.form
+    try:
+        registration.clean_details(db.session, form, today=clinic_day(db.session))
+    except registration.FormInvalid as err:
+        return panel("details", status=422, errors=field_messages(err.errors), form=form,
+                     carry=carried(form), **choices())
+    return panel("questionnaire", carry={**carried(form), **profile(form)}, answers={})
+
+
+PROFILE_FIELDS = ("name", "phone", "gender", "birth_year", "channel", "partner", "service", "consultant")
+
+
+def profile(form) -> dict:
+    return {k: form.get(k, "") for k in PROFILE_FIELDS if form.get(k)}
+
+
+def carried(form) -> dict:
+    return {k: form.get(k, "") for k in ("flow", "key", "appointment", "client") if form.get(k)}
+
+
+@bp.post("/find", endpoint="find_client")
+def find_client():
+    """A returning or post-op visitor, found by mobile number."""
+    form = request.form
+    try:
+        phone = normalise_phone(form.get("phone"))
+    except ValidationError as err:
+        return panel("find", status=422, errors=field_messages({"phone": err.code}), form=form, carry=carried(form))
+    client = visits.find_client_by_phone(db.session, phone)
+    if client is None:
+        # Not found: register as a new visitor, with the number already typed.
+        return panel("details", status=200, not_found=True, form={"phone": form.get("phone")},
+                     carry={**carried(form), "flow": "walk-in"}, **choices())
+    carry = {**carried(form), "client": _client_serializer().dumps(client.public_id)}
+    post_op = carried(form).get("flow") == "post-op"
+    services = db.session.scalars(
+        db.select(Service).join(Line).where(Service.active, Line.active, Line.post_op.is_(post_op))
+        .order_by(Line.position, Service.id)
+    ).all()
+    return panel("found", client=client, services=services, post_op=post_op, carry=carry)
+
+
+def _client_from_carry(form) -> Client:
+    try:
+        public_id = _client_serializer().loads(form.get("client", ""), max_age=CLIENT_MAX_AGE)
+    except BadSignature:
+        raise TokenError("token_invalid") from None
+    client = db.session.scalars(db.select(Client).where(Client.public_id == public_id)).first()
+    if client is None:
+        raise TokenError("token_invalid")
+    return client
+
+
+@bp.post("/reason", endpoint="reason")
+def reason():
+    """Returning / post-op: the reason chosen; then last time's answers to confirm."""
+    form = request.form
+    try:
+        client = _client_from_carry(form)
+    except TokenError:
+        return panel("message", status=400, title_code="session_expired", actions=["start"])
+    service = form.get("service", "")
+    carry = {**carried(form), **({"service": service} if service else {})}
+    return panel("questionnaire", carry=carry,
+                 answers=questionnaire.last_answers(db.session, client.id) or {}, returning=True)
+
+
+@bp.post("/finish", endpoint="finish")
+def finish():
+    """Questionnaire answered: make the ticket (once, whatever the number of taps)."""
+    form = request.form
+    flow = form.get("flow")
+    key = (form.get("key") or "")[:80] or None
+    try:
+        answers, flags, consents = questionnaire.clean_answers(form)
+    except ValidationError as err:
+        return panel("questionnaire", status=422, errors=field_messages({err.field: err.code}), answers=form,
+                     carry={**carried(form), **profile(form)}, returning=bool(form.get("client")))
+
+    def make_visit():
+        existing = visits.find_by_idempotency_key(db.session, key) if key else None
+        if existing is not None:
+            return existing
+        if flow == "appointment":
+            booking, _ = _appointment_from_scan(form.get("appointment", ""))
+            appts.check_arrival(db.session, booking)
+            visit = visits.check_in(db.session, kind=VisitKind.APPOINTMENT, appointment=booking, idempotency_key=key)
+        elif flow in ("returning", "post-op"):
+            client = _client_from_carry(form)
+            service = db.session.get(Service, int(form["service"])) if form.get("service", "").isdigit() else None
+            visit = visits.check_in(db.session, kind=KINDS[flow], client=client, service=service,
+                                    idempotency_key=key)
+        elif flow == "walk-in":
+            details = registration.clean_details(db.session, form, today=clinic_day(db.session))
+            client = registration.client_from_details(db.session, details)
+            db.session.flush()
+            visit = visits.check_in(
+                db.session, kind=VisitKind.WALK_IN, client=client,
+                service=db.session.get(Service, details.service_id) if details.service_id else None,
+                requested=db.session.get(Staff, details.requested_id) if details.requested_id else None,
+                idempotency_key=key)
+        else:
+            raise ValidationError("session_expired")
+        questionnaire.record_answers(db.session, visit, answers, flags, consents)
+        return visit
+
+    try:
+        visit = visits.check_in_once(db.session, key, make_visit)
+    except registration.FormInvalid:
+        return panel("message", status=422, title_code="session_expired", actions=["start"])
+    except TokenError as err:
+        return panel("message", status=400, title_code=err.code, actions=["walk-in", "start"])
+    except DomainError as err:
+        return panel("message", status=err.status, title_code=err.code, params=err.params,
+                     actions=["walk-in", "start"])
+    return ticket_panel(visit)
+
+
+def ticket_panel(visit: Visit):
+    estimate = waits.estimate_for_visit(db.session, visit)
+    token = ticket_token(visit.public_id)
+    return panel("ticket", visit=visit, estimate=estimate, token=token,
+                 ticket_url=url_for("public.ticket_page", token=token, _external=True))
+
+
+# --- companions -----------------------------------------------------------------------------
+
+
+@bp.post("/companion", endpoint="companion")
+def companion():
+    """Someone accompanying a visitor: linked to their ticket, no ticket or questionnaire of their own."""
+    form = request.form
+    ticket = (form.get("ticket") or "").strip().upper()
+    visit = None
+    if re.fullmatch(r"[A-Z]{1,3}\d{1,4}", ticket):
+        prefix, number = re.match(r"([A-Z]+)(\d+)", ticket).groups()
+        visit = db.session.scalars(
+            db.select(Visit).join(Line).where(
+                Line.prefix == prefix, Visit.number == int(number), Visit.clinic_day == clinic_day(db.session),
+                Visit.status.in_([VisitStatus.WAITING, VisitStatus.CALLED, VisitStatus.WITH_CONSULTANT,
+                                  VisitStatus.WITH_DOCTOR]))
+        ).first()
+    if visit is None:
+        return panel("companion", status=404, form=form, errors={"ticket": message_for("ticket_not_found")})
+    with visits.unit_of_work(db.session):
+        visits.add_companion(db.session, visit)
+    estimate = waits.estimate_for_visit(db.session, visit)
+    return panel("companion_done", visit=visit, estimate=estimate)
+
+
+# --- images ------------------------------------------------------------------------------------
 
 
 @bp.get("/a/<token>/qr.png", endpoint="appointment_qr")
@@ -44,6 +402,16 @@ def appointment_qr(token: str):
     except TokenError:
         abort(404)
     return png_qr(url_for("kiosk.appointment", token=token, _external=True))
+
+
+@bp.get("/ticket-qr/<token>.png", endpoint="ticket_qr")
+def ticket_qr(token: str):
+    """The QR code on the ticket: the visitor's own page on their phone."""
+    try:
+        read_ticket_token(token)
+    except TokenError:
+        abort(404)
+    return png_qr(url_for("public.ticket_page", token=token, _external=True))
 
 
 def png_qr(data: str):

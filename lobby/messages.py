@@ -26,6 +26,16 @@ MESSAGES = {
     "appointment_code_invalid": _l("The booking code has 6 digits."),
     "companion_needs_visit": _l("A companion is linked to the visitor they came with."),
     "companion_of_companion": _l("A companion cannot be linked to another companion."),
+    "form_invalid": _l("Please check the highlighted fields."),
+    "choice_invalid": _l("Please choose one of the options."),
+    "choice_required": _l("Please choose one."),
+    "birth_year_required": _l("Please enter your year of birth."),
+    "birth_year_invalid": _l("Please enter a year of birth such as 1990."),
+    "text_too_long": _l("This is too long (at most %(limit)s characters)."),
+    "consent_required": _l("Please agree to the privacy statement to continue."),
+    "session_expired": _l("This check-in was interrupted. Please start again."),
+    "scan_unreadable": _l("The code could not be read. Please try again or type your booking code."),
+    "ticket_not_found": _l("No visitor with this number is waiting today."),
     # not found
     "visit_not_found": _l("This visit does not exist."),
     "appointment_not_found": _l("No appointment matches this code and mobile number."),
@@ -98,3 +108,48 @@ KIND_LABELS = {
     "companion": _l("companion"),
     "complaint": _l("complaint"),
 }
+
+
+GENDER_LABELS = {"female": _l("Female"), "male": _l("Male"), "other": _l("Other / prefer not to say")}
+CHANNEL_LABELS = {
+    "online": _l("Online"), "friend": _l("A friend"), "old-client": _l("A client of yours"),
+    "partner": _l("A partner store"), "ads": _l("An advertisement"), "walk-by": _l("Walking by"),
+    "other": _l("Other"),
+}
+ANSWER_LABELS = {
+    "drugs": _l("Medicines"), "anaesthetics": _l("Anaesthetics"), "fillers": _l("Fillers"), "latex": _l("Latex"),
+    "hypertension": _l("High blood pressure"), "diabetes": _l("Diabetes"), "heart_disease": _l("Heart disease"),
+    "bleeding_disorder": _l("Bleeding disorder"), "keloid": _l("Keloid / raised scars"),
+    "autoimmune": _l("Autoimmune disease"), "infectious": _l("Infectious disease"),
+    "anticoagulants": _l("Blood thinners / aspirin"), "isotretinoin": _l("Isotretinoin (acne)"),
+    "hormones": _l("Hormones"),
+    "pregnancy:no": _l("No"), "pregnancy:pregnant": _l("Pregnant"), "pregnancy:breastfeeding": _l("Breastfeeding"),
+    "pregnancy:unsure": _l("Not sure"),
+    "smoking:no": _l("No"), "smoking:yes": _l("Yes"), "smoking:quit": _l("I quit"),
+    "other": _l("Other"),
+}
+
+
+def gender_label(value: str) -> str:
+    return str(GENDER_LABELS.get(value, value))
+
+
+def channel_label(value: str) -> str:
+    return str(CHANNEL_LABELS.get(value, value))
+
+
+def answer_label(value: str) -> str:
+    return str(ANSWER_LABELS.get(value, value))
+
+
+def greeting(client) -> str:
+    """张女士，欢迎您再次光临 — the surname only, as the front desk would say it."""
+    from .domain.privacy import _is_cjk
+
+    name = (client.name or "").strip()
+    surname = (name[0] if _is_cjk(name) else name.split()[-1]) if name else ""
+    if surname and client.gender == "female":
+        return str(_l("Welcome back, Ms %(surname)s", surname=surname))
+    if surname and client.gender == "male":
+        return str(_l("Welcome back, Mr %(surname)s", surname=surname))
+    return str(_l("Welcome back"))

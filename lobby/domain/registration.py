@@ -1,0 +1,110 @@
+"""Registering a visitor at the kiosk or the desk: every field checked, every error at once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Client, PartnerStore, Role, Service, Staff
+from .errors import ValidationError
+from .phone import normalise_phone
+from .visits import clean_name
+
+GENDERS = ("female", "male", "other")
+CHANNELS = ("online", "friend", "old-client", "partner", "ads", "walk-by", "other")
+
+
+class FormInvalid(ValidationError):
+    """Several fields are wrong; `errors` maps each field to its error code."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("form_invalid")
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class VisitorDetails:
+    name: str
+    phone: str
+    gender: str | None = None
+    birth_year: int | None = None
+    channel: str | None = None
+    partner_id: int | None = None
+    service_id: int | None = None
+    requested_id: int | None = None
+
+
+def _id_of(session: Session, model, raw, errors: dict, field: str, code: str, **where):
+    if raw in (None, ""):
+        return None
+    try:
+        wanted = int(raw)
+    except (TypeError, ValueError):
+        errors[field] = code
+        return None
+    found = session.scalars(select(model.id).where(model.id == wanted, *[getattr(model, k) == v for k, v in
+                                                                        where.items()])).first()
+    if found is None:
+        errors[field] = code
+    return found
+
+
+def clean_details(session: Session, form: Mapping, *, full: bool = True, today: dt.date | None = None) -> VisitorDetails:
+    """Check a registration form; `full` asks for the walk-in's whole profile, else name and phone."""
+    errors: dict[str, str] = {}
+    name = phone = None
+    try:
+        name = clean_name(form.get("name"))
+    except ValidationError as err:
+        errors["name"] = err.code
+    try:
+        phone = normalise_phone(form.get("phone"))
+    except ValidationError as err:
+        errors["phone"] = err.code
+    gender = form.get("gender") or None
+    if gender is not None and gender not in GENDERS:
+        errors["gender"] = "choice_invalid"
+    birth_year = None
+    raw_year = (form.get("birth_year") or "").strip()
+    if raw_year:
+        this_year = (today or dt.date.today()).year
+        if not raw_year.isdigit() or not 1900 <= int(raw_year) <= this_year:
+            errors["birth_year"] = "birth_year_invalid"
+        else:
+            birth_year = int(raw_year)
+    elif full:
+        errors["birth_year"] = "birth_year_required"
+    if full and gender is None:
+        errors["gender"] = "choice_required"
+    channel = form.get("channel") or None
+    if channel is not None and channel not in CHANNELS:
+        errors["channel"] = "choice_invalid"
+    partner_id = _id_of(session, PartnerStore, form.get("partner"), errors, "partner", "choice_invalid", active=True)
+    service_id = _id_of(session, Service, form.get("service"), errors, "service", "choice_invalid", active=True)
+    if full and service_id is None and "service" not in errors:
+        errors["service"] = "service_required"
+    requested_id = _id_of(session, Staff, form.get("consultant"), errors, "consultant", "choice_invalid",
+                          active=True, role=Role.CONSULTANT)
+    if errors:
+        raise FormInvalid(errors)
+    return VisitorDetails(name, phone, gender, birth_year, channel, partner_id, service_id, requested_id)
+
+
+def client_from_details(session: Session, details: VisitorDetails, existing: Client | None = None) -> Client:
+    """The client these details describe: the one with this phone, updated, or a new one."""
+    from .visits import find_client_by_phone
+
+    client = existing or find_client_by_phone(session, details.phone)
+    if client is None:
+        client = Client(phone=details.phone)
+        session.add(client)
+    client.name = details.name
+    for field in ("gender", "birth_year", "channel", "partner_id"):
+        value = getattr(details, field)
+        if value is not None:
+            setattr(client, field, value)
+    return client

@@ -1,0 +1,131 @@
+// The lobby tablet: idle reset, camera scanning, and nothing of a visitor left behind.
+(function () {
+  "use strict";
+  const frame = document.querySelector("[data-kiosk]");
+  const startUrl = frame.dataset.startUrl;
+  const idleSeconds = Math.max(5, parseInt(frame.dataset.idleSeconds, 10) || 90);
+  const COUNTDOWN = Math.min(10, Math.max(3, Math.floor(idleSeconds / 3)));
+  const overlay = frame.querySelector("[data-idle-overlay]");
+  const count = frame.querySelector("[data-idle-count]");
+
+  // Leaving the flow replaces the history entry: "back" never returns to a visitor's screen.
+  function resetKiosk() {
+    stopCamera();
+    window.location.replace(startUrl);
+  }
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("[data-reset]");
+    if (link) { event.preventDefault(); resetKiosk(); }
+  });
+
+  // --- idle reset ---------------------------------------------------------------------
+  let idleTimer = null, countdownTimer = null, remaining = 0;
+  function atStart() { return !!frame.querySelector(".kiosk-start"); }
+  function armIdle() {
+    clearTimeout(idleTimer);
+    clearInterval(countdownTimer);
+    overlay.hidden = true;
+    idleTimer = setTimeout(startCountdown, (idleSeconds - COUNTDOWN) * 1000);
+  }
+  function startCountdown() {
+    if (atStart()) { armIdle(); return; }
+    remaining = COUNTDOWN;
+    count.textContent = remaining;
+    overlay.hidden = false;
+    countdownTimer = setInterval(() => {
+      remaining -= 1;
+      count.textContent = remaining;
+      if (remaining <= 0) { clearInterval(countdownTimer); resetKiosk(); }
+    }, 1000);
+  }
+  ["pointerdown", "keydown", "input", "touchstart"].forEach((type) =>
+    document.addEventListener(type, (event) => {
+      if (!overlay.hidden && !event.target.closest("[data-idle-continue]")) return;
+      armIdle();
+    }, {passive: true}));
+  frame.querySelector("[data-idle-continue]").addEventListener("click", armIdle);
+  document.body.addEventListener("htmx:afterSwap", () => { armIdle(); setUpPanel(); });
+  // A page restored from the back/forward cache must not show what was typed.
+  window.addEventListener("pageshow", (event) => { if (event.persisted) resetKiosk(); });
+
+  // --- scanning --------------------------------------------------------------------------
+  let stream = null, scanLoop = null;
+  function stopCamera() {
+    if (scanLoop) { clearTimeout(scanLoop); scanLoop = null; }
+    if (stream) { stream.getTracks().forEach((t) => t.stop()); stream = null; }
+  }
+  function submitScan(url, body) {
+    stopCamera();
+    htmx.ajax("POST", url, {target: "#kiosk-panel", values: body});
+  }
+  async function startCamera(box) {
+    const video = box.querySelector("[data-scan-video]");
+    const status = box.querySelector("[data-scan-status]");
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({video: {facingMode: "user"}, audio: false});
+    } catch (err) {
+      status.hidden = false;
+      status.textContent = box.dataset.noCamera || status.textContent;
+      return;
+    }
+    video.srcObject = stream;
+    video.hidden = false;
+    status.hidden = false;
+    await video.play();
+    const detector = ("BarcodeDetector" in window) ? new window.BarcodeDetector({formats: ["qr_code"]}) : null;
+    const canvas = document.createElement("canvas");
+    const look = async () => {
+      if (!stream) return;
+      if (detector) {
+        const codes = await detector.detect(video).catch(() => []);
+        if (codes.length) return submitScan(box.dataset.scanUrl, {code: codes[0].rawValue});
+        scanLoop = setTimeout(look, 250);
+      } else {
+        // No BarcodeDetector here: the server decodes a frame twice a second.
+        canvas.width = video.videoWidth; canvas.height = video.videoHeight;
+        canvas.getContext("2d").drawImage(video, 0, 0);
+        canvas.toBlob((blob) => {
+          const data = new FormData();
+          data.append("frame", blob, "frame.jpg");
+          fetch(box.dataset.scanImageUrl, {method: "POST", body: data,
+            headers: {"X-CSRFToken": JSON.parse(frame.getAttribute("hx-headers"))["X-CSRFToken"], "HX-Request": "true"}})
+            .then((r) => r.status === 204 ? null : r.text())
+            .then((html) => {
+              if (html === null) { scanLoop = setTimeout(look, 500); return; }
+              stopCamera();
+              document.getElementById("kiosk-panel").innerHTML = html;
+              htmx.process(document.getElementById("kiosk-panel"));
+              armIdle(); setUpPanel();
+            });
+        }, "image/jpeg", 0.8);
+      }
+    };
+    look();
+  }
+  function setUpPanel() {
+    const box = frame.querySelector("[data-scanner]");
+    if (!box) { stopCamera(); return; }
+    box.querySelector("[data-scan-start]").addEventListener("click", () => startCamera(box));
+  }
+
+  // A USB or Bluetooth scanner "types" the code very fast and ends with Enter. Collect such
+  // keystrokes when no field has the focus (no on-screen keyboard pops up for it).
+  let wedge = "", wedgeAt = 0;
+  document.addEventListener("keydown", (event) => {
+    const box = frame.querySelector("[data-scanner]");
+    const typing = event.target.closest && event.target.closest("input, textarea, select");
+    if (!box || typing) return;
+    const now = Date.now();
+    if (now - wedgeAt > 100) wedge = "";
+    wedgeAt = now;
+    if (event.key === "Enter") {
+      if (wedge.length >= 6) submitScan(box.dataset.scanUrl, {code: wedge});
+      wedge = "";
+    } else if (event.key.length === 1) {
+      wedge += event.key;
+    }
+  });
+
+  armIdle();
+  setUpPanel();
+})();
