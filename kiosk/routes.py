@@ -20,7 +20,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from lobby.domain import appointments as appts
 from lobby.domain import questionnaire, registration, visits, waits
-from lobby.domain.clock import utcnow
+from lobby.domain import clock
 from lobby.domain.errors import DomainError, NotFound, ValidationError
 from lobby.domain.phone import normalise_phone
 from lobby.domain.settings import clinic_day, get_settings, is_open
@@ -53,6 +53,16 @@ def _kiosk_helpers():
             "greeting": messages.greeting, "q": questionnaire}
 
 
+@bp.before_request
+def _closed_hours():
+    """Outside opening hours the kiosk says so and takes no check-in (images still load)."""
+    if request.endpoint in ("kiosk.appointment_qr", "kiosk.ticket_qr"):
+        return None
+    if not open_now():
+        return panel("closed")
+    return None
+
+
 @bp.errorhandler(CSRFError)
 def _stale_form(_err):
     return panel("message", status=400, title_code="session_expired", actions=["start"])
@@ -75,7 +85,7 @@ def field_messages(errors: dict[str, str]) -> dict[str, str]:
 
 
 def open_now() -> bool:
-    return is_open(get_settings(db.session), utcnow())
+    return is_open(get_settings(db.session), clock.utcnow())
 
 
 def new_key() -> str:
@@ -110,16 +120,12 @@ def select_lines():
 
 @bp.get("/", endpoint="start")
 def start():
-    if not open_now():
-        return panel("closed")
     return panel("start")
 
 
 @bp.get("/step/<flow>", endpoint="step")
 def step(flow: str):
     """The first screen of each path."""
-    if not open_now():
-        return panel("closed")
     if flow == "appointment":
         return panel("appointment")
     if flow == "walk-in":
@@ -141,7 +147,7 @@ def _confirm(appointment, token: str):
         return panel("message", status=409, title_code=err.code, params=err.params,
                      actions=["walk-in", "start"])
     settings = get_settings(db.session)
-    late = (utcnow() - appointment.starts_at).total_seconds() / 60 > settings.late_arrival_minutes
+    late = (clock.utcnow() - appointment.starts_at).total_seconds() / 60 > settings.late_arrival_minutes
     return panel("confirm", booking=appointment, late=late,
                  carry={"flow": "appointment", "key": new_key(), "appointment": token})
 
@@ -218,8 +224,6 @@ def decode_qr(image_bytes: bytes) -> str | None:
 
 
 def scanned(text: str):
-    if not open_now():
-        return panel("closed")
     try:
         booking, token = _appointment_from_scan(text)
     except TokenError as err:

@@ -1,0 +1,300 @@
+"""The kiosk over HTTP: each path to a ticket, every field's bad input, tokens, double submit, hours."""
+
+import datetime as dt
+import re
+
+import pytest
+
+from lobby.extensions import db
+from lobby.models import (Appointment, AppointmentStatus, Client, HealthQuestionnaire, Line, Service, Staff, Visit,
+                          VisitKind)
+from lobby.tokens import appointment_token
+
+from .factories import MORNING
+
+QUESTIONNAIRE = {"pregnancy": "no", "smoking": "no", "consent_privacy": "1", "allergies": ["latex"],
+                 "medication": ["anticoagulants"]}
+
+
+class Kiosk:
+    """A tablet: one browser session, htmx requests with the page's CSRF token."""
+
+    def __init__(self, app):
+        self.app = app
+        self.client = app.test_client()
+        page = self.client.get("/kiosk/")
+        self.csrf = re.search(r'"X-CSRFToken": "([^"]+)"', page.get_data(as_text=True)).group(1)
+
+    def get(self, path):
+        return self.client.get(path, headers={"HX-Request": "true"})
+
+    def post(self, path, data):
+        return self.client.post(path, data=data, headers={"HX-Request": "true", "X-CSRFToken": self.csrf})
+
+
+def hidden(html: str) -> dict:
+    """The values a panel carries to the next step."""
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html))
+
+
+def ids(app):
+    with app.app_context():
+        return {
+            "peel": db.session.query(Service).filter_by(code="peel").one().id,
+            "sutures": db.session.query(Service).filter_by(code="sutures").one().id,
+            "amy": db.session.query(Staff).filter_by(username="amy").one().id,
+        }
+
+
+@pytest.fixture
+def kiosk(app, api, frozen_clock):
+    return Kiosk(app)
+
+
+def walk_in_details(app, **change):
+    data = {"name": "王小美", "phone": "13800138000", "gender": "female", "birth_year": "1992",
+            "service": str(ids(app)["peel"]), "channel": "friend"}
+    data.update(change)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def only_visit(session):
+    visit = session.query(Visit).filter(Visit.kind != VisitKind.COMPANION).one()
+    return (visit.kind, visit.consultant.username if visit.consultant else None, visit.line.code, visit.ticket)
+
+
+def count(query, model):
+    return query(lambda s: s.query(model).count())
+
+
+def test_start_screen_offers_every_path(kiosk):
+    html = kiosk.client.get("/kiosk/").get_data(as_text=True)
+    for flow in ("appointment", "walk-in", "returning", "post-op", "companion"):
+        assert f"/kiosk/step/{flow}" in html
+    assert "historyEnabled" in html  # htmx keeps no copy of a visitor's screen
+
+
+def test_walk_in_to_a_ticket(app, kiosk, query):
+    step = kiosk.get("/kiosk/step/walk-in")
+    carry = hidden(step.get_data(as_text=True))
+    assert carry["flow"] == "walk-in" and carry["key"]
+    details = kiosk.post("/kiosk/details", {**carry, **walk_in_details(app)})
+    assert details.status_code == 200 and 'name="consent_privacy"' in details.get_data(as_text=True)
+    ticket = kiosk.post("/kiosk/finish", {**hidden(details.get_data(as_text=True)), **QUESTIONNAIRE})
+    html = ticket.get_data(as_text=True)
+    assert ticket.status_code == 200 and "A001" in html and "/kiosk/ticket-qr/" in html
+    assert "就诊前请勿化妆" in html  # what to prepare
+    assert query(only_visit)[0::3] == (VisitKind.WALK_IN, "A001")
+    form = query(lambda s: s.query(HealthQuestionnaire).one())
+    assert form.flags == ["allergy", "anticoagulant"] and form.consent_privacy
+    client = query(lambda s: s.query(Client).one())
+    assert (client.name, client.phone, client.birth_year, client.channel) == ("王小美", "+8613800138000", 1992,
+                                                                              "friend")
+
+
+def test_a_double_submit_makes_one_ticket(app, kiosk, query):
+    carry = hidden(kiosk.get("/kiosk/step/walk-in").get_data(as_text=True))
+    details = kiosk.post("/kiosk/details", {**carry, **walk_in_details(app)})
+    final = {**hidden(details.get_data(as_text=True)), **QUESTIONNAIRE}
+    first = kiosk.post("/kiosk/finish", final).get_data(as_text=True)
+    second = kiosk.post("/kiosk/finish", final).get_data(as_text=True)
+    assert "A001" in first and "A001" in second
+    assert count(query, Visit) == 1 and count(query, HealthQuestionnaire) == 1
+
+
+@pytest.mark.parametrize("change,field,message", [
+    ({"name": ""}, "name", "请输入姓名。"),
+    ({"name": "x" * 81}, "name", "姓名过长"),
+    ({"phone": ""}, "phone", "请输入手机号码。"),
+    ({"phone": "12345"}, "phone", "手机号码无效"),
+    ({"gender": None}, "gender", "请选择一项。"),
+    ({"gender": "robot"}, "gender", "请从选项中选择。"),
+    ({"birth_year": ""}, "birth_year", "请输入出生年份。"),
+    ({"birth_year": "92"}, "birth_year", "例如 1990"),
+    ({"birth_year": "2030"}, "birth_year", "例如 1990"),
+    ({"service": None}, "service", "请选择项目。"),
+    ({"service": "99999"}, "service", "请从选项中选择。"),
+    ({"consultant": "99999"}, "consultant", "请从选项中选择。"),
+    ({"partner": "abc"}, "partner", "请从选项中选择。"),
+    ({"channel": "tv"}, "channel", "请从选项中选择。"),
+])
+def test_every_field_says_what_is_wrong_next_to_it_and_nothing_is_stored(app, kiosk, query, change, field,
+                                                                         message):
+    carry = hidden(kiosk.get("/kiosk/step/walk-in").get_data(as_text=True))
+    response = kiosk.post("/kiosk/details", {**carry, **walk_in_details(app, **change)})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    error = re.search(rf'<p class="field-error" role="alert" id="{field}-error">([^<]+)</p>', html)
+    assert error and message in error.group(1)
+    assert count(query, Client) == 0 and count(query, Visit) == 0
+
+
+def test_messages_follow_the_visitors_language(app, kiosk):
+    kiosk.client.get("/lang/en")
+    carry = hidden(kiosk.get("/kiosk/step/walk-in").get_data(as_text=True))
+    html = kiosk.post("/kiosk/details", {**carry, **walk_in_details(app, phone="1")}).get_data(as_text=True)
+    assert "This is not a valid mobile number" in html
+
+
+@pytest.mark.parametrize("change,field", [({"consent_privacy": None}, "consent_privacy"),
+                                          ({"pregnancy": None}, "pregnancy")])
+def test_the_questionnaire_needs_consent_and_answers(app, kiosk, query, change, field):
+    carry = hidden(kiosk.get("/kiosk/step/walk-in").get_data(as_text=True))
+    details = kiosk.post("/kiosk/details", {**carry, **walk_in_details(app)})
+    data = {**hidden(details.get_data(as_text=True)), **QUESTIONNAIRE, **change}
+    response = kiosk.post("/kiosk/finish", {k: v for k, v in data.items() if v is not None})
+    assert response.status_code == 422 and f'id="{field}-error"' in response.get_data(as_text=True)
+    assert count(query, Visit) == 0
+
+
+def book(app, starts_at=MORNING + dt.timedelta(minutes=30), phone="+8613900139000", code="246810"):
+    with app.app_context():
+        client = Client(name="欧阳娜娜", phone=phone, gender="female")
+        booking = Appointment(code=code, client=client, starts_at=starts_at,
+                              service=db.session.query(Service).filter_by(code="nose").one(),
+                              staff=db.session.query(Staff).filter_by(username="dan").one(),
+                              status=AppointmentStatus.BOOKED)
+        db.session.add(booking)
+        db.session.commit()
+        return booking.public_id
+
+
+def test_appointment_by_typed_code_to_a_ticket(app, kiosk, query):
+    book(app)
+    confirm = kiosk.post("/kiosk/appointment", {"phone": "139 0013 9000", "code": "246810"})
+    html = confirm.get_data(as_text=True)
+    assert confirm.status_code == 200 and "欧*娜" in html and "欧阳娜娜" not in html and "10:30" in html
+    ticket = kiosk.post("/kiosk/finish", {**hidden(kiosk.post("/kiosk/questionnaire", hidden(html))
+                                                   .get_data(as_text=True)), **QUESTIONNAIRE})
+    assert "B001" in ticket.get_data(as_text=True)
+    assert query(only_visit)[:2] == (VisitKind.APPOINTMENT, "dan")
+
+
+@pytest.mark.parametrize("data,field", [({"phone": "139 0013 9000", "code": "12"}, "code"),
+                                        ({"phone": "139", "code": "246810"}, "phone"),
+                                        ({"phone": "13900139001", "code": "246810"}, "code")])
+def test_appointment_lookup_errors(app, kiosk, data, field):
+    book(app)
+    response = kiosk.post("/kiosk/appointment", data)
+    assert response.status_code in (404, 422) and f'id="{field}-error"' in response.get_data(as_text=True)
+
+
+def test_a_scanned_qr_link_or_token_finds_the_appointment(app, kiosk):
+    public_id = book(app)
+    with app.test_request_context():
+        token = appointment_token(public_id)
+    for text in (f"http://clinic.example/kiosk/a/{token}", token):
+        response = kiosk.post("/kiosk/scan", {"code": text})
+        assert response.status_code == 200 and "欧*娜" in response.get_data(as_text=True)
+
+
+def test_forged_altered_expired_and_other_day_tokens_get_a_clear_way_on(app, kiosk, monkeypatch):
+    public_id = book(app)
+    with app.test_request_context():
+        token = appointment_token(public_id)
+    altered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    for bad, expected in ((altered, "该二维码无效"), ("not-a-token", "该二维码无效")):
+        response = kiosk.post("/kiosk/scan", {"code": bad})
+        html = response.get_data(as_text=True)
+        assert response.status_code == 400 and expected in html and "/kiosk/step/walk-in" in html
+    import time
+
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() - 200 * 24 * 3600)
+    with app.test_request_context():
+        old_token = appointment_token(public_id)
+    monkeypatch.setattr(time, "time", real_time)
+    expired = kiosk.post("/kiosk/scan", {"code": old_token})
+    assert expired.status_code == 400 and "该二维码已过期" in expired.get_data(as_text=True)
+
+    tomorrow = book(app, starts_at=MORNING + dt.timedelta(days=1), phone="+8613900139002", code="135790")
+    with app.test_request_context():
+        other_day = appointment_token(tomorrow)
+    response = kiosk.post("/kiosk/scan", {"code": other_day})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409 and "不是今天" in html and "/kiosk/step/walk-in" in html
+
+
+def test_returning_client_is_greeted_and_sees_last_answers(app, kiosk, query):
+    with app.app_context():
+        amy = db.session.query(Staff).filter_by(username="amy").one()
+        db.session.add(Client(name="张三华", phone="+8613700137000", gender="female", consultant=amy))
+        db.session.commit()
+    carry = hidden(kiosk.get("/kiosk/step/returning").get_data(as_text=True))
+    found = kiosk.post("/kiosk/find", {**carry, "phone": "13700137000"}).get_data(as_text=True)
+    assert "张女士，欢迎您再次光临" in found
+    form = kiosk.post("/kiosk/reason", {**hidden(found), "service": str(ids(app)["peel"])}).get_data(as_text=True)
+    kiosk.post("/kiosk/finish", {**hidden(form), **QUESTIONNAIRE})
+    assert query(only_visit)[:2] == (VisitKind.RETURNING, "amy")
+
+    # Next time, last time's answers are there to confirm.
+    kiosk2 = Kiosk(app)
+    carry = hidden(kiosk2.get("/kiosk/step/returning").get_data(as_text=True))
+    found = kiosk2.post("/kiosk/find", {**carry, "phone": "13700137000"}).get_data(as_text=True)
+    again = kiosk2.post("/kiosk/reason", hidden(found)).get_data(as_text=True)
+    assert re.search(r'value="latex" checked', again) and re.search(r'value="anticoagulants" checked', again)
+
+
+def test_post_op_visit_goes_to_the_surgeon(app, kiosk, query):
+    with app.app_context():
+        surgeon = db.session.query(Staff).filter_by(username="dr_sun").one()
+        db.session.add(Client(name="李雪", phone="+8613700137001", gender="female", surgeon=surgeon))
+        db.session.commit()
+    carry = hidden(kiosk.get("/kiosk/step/post-op").get_data(as_text=True))
+    found = kiosk.post("/kiosk/find", {**carry, "phone": "13700137001"}).get_data(as_text=True)
+    assert "拆线" in found and "李女士" in found
+    form = kiosk.post("/kiosk/reason", {**hidden(found), "service": str(ids(app)["sutures"])}).get_data(as_text=True)
+    ticket = kiosk.post("/kiosk/finish", {**hidden(form), **QUESTIONNAIRE}).get_data(as_text=True)
+    assert "C001" in ticket
+    assert query(only_visit)[:3] == (VisitKind.POST_OP, "dr_sun", "post-op")
+
+
+def test_an_unknown_number_is_offered_registration(app, kiosk):
+    carry = hidden(kiosk.get("/kiosk/step/returning").get_data(as_text=True))
+    html = kiosk.post("/kiosk/find", {**carry, "phone": "13700137999"}).get_data(as_text=True)
+    assert "未找到该号码的记录" in html and 'value="13700137999"' in html and 'name="birth_year"' in html
+
+
+def test_a_tampered_returning_client_token_is_refused(app, kiosk, query):
+    response = kiosk.post("/kiosk/finish", {"flow": "returning", "key": "k", "client": "forged", **QUESTIONNAIRE})
+    assert response.status_code == 400 and count(query, Visit) == 0
+
+
+def test_companion_links_to_a_waiting_visitor_without_a_ticket(app, kiosk, query):
+    carry = hidden(kiosk.get("/kiosk/step/walk-in").get_data(as_text=True))
+    details = kiosk.post("/kiosk/details", {**carry, **walk_in_details(app)})
+    kiosk.post("/kiosk/finish", {**hidden(details.get_data(as_text=True)), **QUESTIONNAIRE})
+    missing = kiosk.post("/kiosk/companion", {"ticket": "Z999"})
+    assert missing.status_code == 404 and 'id="ticket-error"' in missing.get_data(as_text=True)
+    done = kiosk.post("/kiosk/companion", {"ticket": "a001"})
+    assert done.status_code == 200 and "A001" in done.get_data(as_text=True)
+    companion = query(lambda s: [(v.ticket, v.companion_of.ticket)
+                                 for v in s.query(Visit).filter_by(kind=VisitKind.COMPANION)])
+    assert companion == [(None, "A001")]
+    assert count(query, HealthQuestionnaire) == 1
+
+
+def test_closed_hours_take_no_check_in(app, kiosk, frozen_clock, query):
+    carry = hidden(kiosk.get("/kiosk/step/walk-in").get_data(as_text=True))
+    details = kiosk.post("/kiosk/details", {**carry, **walk_in_details(app)})
+    frozen_clock.now = dt.datetime(2026, 3, 10, 14, 0, tzinfo=dt.timezone.utc)  # 22:00 in Shanghai
+    closed = kiosk.post("/kiosk/finish", {**hidden(details.get_data(as_text=True)), **QUESTIONNAIRE})
+    html = closed.get_data(as_text=True)
+    assert "现在是非营业时间" in html and "09:00 – 21:00" in html
+    assert "现在是非营业时间" in kiosk.client.get("/kiosk/").get_data(as_text=True)
+    assert count(query, Visit) == 0
+
+
+def test_kiosk_pages_are_never_cached(kiosk):
+    for path in ("/kiosk/", "/kiosk/step/walk-in"):
+        assert kiosk.client.get(path).headers["Cache-Control"] == "no-store"
+
+
+def test_a_post_without_the_csrf_token_is_refused_kindly(app, kiosk, query):
+    response = kiosk.client.post("/kiosk/finish", data={"flow": "walk-in"}, headers={"HX-Request": "true"})
+    assert response.status_code == 400 and "请重新开始" in response.get_data(as_text=True)
+    assert count(query, Visit) == 0
+
+
+def test_ticket_qr_codes_encode_only_valid_tickets(kiosk):
+    assert kiosk.client.get("/kiosk/ticket-qr/forged.png").status_code == 404

@@ -1,0 +1,85 @@
+"""The health questionnaire and registration checks, without HTTP."""
+
+import pytest
+from werkzeug.datastructures import MultiDict
+
+from lobby.domain import questionnaire, registration
+from lobby.domain.errors import ValidationError
+from lobby.messages import greeting
+from lobby.models import Client
+
+BASE = {"pregnancy": "no", "smoking": "no", "consent_privacy": "1"}
+
+
+def answers(**extra):
+    form = MultiDict(BASE)
+    for key, value in extra.items():
+        if isinstance(value, list):
+            form.setlist(key, value)
+        else:
+            form[key] = value
+    return questionnaire.clean_answers(form)
+
+
+def test_nothing_to_report_gives_no_flags():
+    cleaned, flags, consents = answers()
+    assert flags == [] and consents == {"privacy": True, "photos": False, "contact": False}
+    assert cleaned["allergies"] == [] and cleaned["pregnancy"] == "no"
+
+
+@pytest.mark.parametrize("extra,flag", [
+    ({"allergies": ["latex"]}, "allergy"),
+    ({"allergy_detail": "penicillin"}, "allergy"),
+    ({"medication": ["anticoagulants"]}, "anticoagulant"),
+    ({"pregnancy": "pregnant"}, "pregnancy"),
+    ({"pregnancy": "breastfeeding"}, "pregnancy"),
+    ({"chronic": ["keloid"]}, "keloid"),
+    ({"chronic": ["bleeding_disorder"]}, "bleeding"),
+    ({"medication": ["isotretinoin"]}, "isotretinoin"),
+])
+def test_answers_that_matter_for_treatment_become_flags(extra, flag):
+    assert flag in answers(**extra)[1]
+
+
+@pytest.mark.parametrize("extra,field,code", [
+    ({"consent_privacy": ""}, "consent_privacy", "consent_required"),
+    ({"pregnancy": ""}, "pregnancy", "choice_required"),
+    ({"smoking": "sometimes"}, "smoking", "choice_required"),
+    ({"allergies": ["cats"]}, "allergies", "choice_invalid"),
+    ({"surgery_history": "x" * 501}, "surgery_history", "text_too_long"),
+])
+def test_bad_answers_are_refused(extra, field, code):
+    with pytest.raises(ValidationError) as raised:
+        answers(**extra)
+    assert (raised.value.field, raised.value.code) == (field, code)
+
+
+def test_registration_reports_every_wrong_field_at_once(session, clinic):
+    form = MultiDict({"name": "", "phone": "123", "gender": "robot", "birth_year": "1850", "service": "999",
+                      "consultant": str(clinic.staff.surgeon.id), "partner": "x", "channel": "tv"})
+    with pytest.raises(registration.FormInvalid) as raised:
+        registration.clean_details(session, form)
+    assert raised.value.errors == {"name": "name_required", "phone": "phone_invalid", "gender": "choice_invalid",
+                                   "birth_year": "birth_year_invalid", "service": "choice_invalid",
+                                   "consultant": "choice_invalid", "partner": "choice_invalid",
+                                   "channel": "choice_invalid"}
+
+
+def test_registration_accepts_a_complete_form(session, clinic):
+    form = MultiDict({"name": " 王  小美 ", "phone": "138 0013 8000", "gender": "female", "birth_year": "1992",
+                      "service": str(clinic.services.peel.id), "consultant": str(clinic.staff.amy.id),
+                      "partner": str(clinic.partners.a_class.id), "channel": "friend"})
+    details = registration.clean_details(session, form)
+    assert (details.name, details.phone, details.birth_year) == ("王 小美", "+8613800138000", 1992)
+
+
+@pytest.mark.parametrize("name,gender,expected", [
+    ("张三华", "female", "张女士，欢迎您再次光临"),
+    ("张三华", "male", "张先生，欢迎您再次光临"),
+    ("张三华", None, "欢迎您再次光临"),
+])
+def test_returning_visitors_are_greeted_by_surname(app, name, gender, expected):
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        assert greeting(Client(name=name, gender=gender)) == expected
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert greeting(Client(name="Anna Smith", gender="female")) == "Welcome back, Ms Smith"
