@@ -1,0 +1,220 @@
+"""The kiosk in real headless Chromium: every path to a ticket, with a screenshot of each screen,
+the camera path through the server-side QR decoder, and the idle reset."""
+
+import datetime as dt
+import io
+
+import pytest
+import qrcode
+from PIL import Image
+
+from lobby.domain.clock import utcnow
+from lobby.extensions import db
+from lobby.models import Appointment, AppointmentStatus, ClinicSettings, Client, Service, Staff
+from lobby.tokens import appointment_token
+
+from ..serverproc import ServerProcess
+from .conftest import CHROMIUM, LAUNCH_ARGS
+
+
+@pytest.fixture
+def server(api, app, tmp_path, query):
+    def always_open(session):
+        settings = session.query(ClinicSettings).one()
+        settings.open_all_day = True  # the server runs on the real clock, at any hour CI runs
+        session.commit()
+
+    query(always_open)
+    env = {"DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": app.config["SECRET_KEY"],
+           "LOBBY_INSTANCE_PATH": str(tmp_path / "instance")}
+    with ServerProcess(env) as running:
+        yield running
+
+
+class Shots:
+    def __init__(self, page, artifacts, name):
+        self.page, self.artifacts, self.name, self.n = page, artifacts, name, 0
+
+    def __call__(self, label):
+        self.n += 1
+        self.page.screenshot(path=str(self.artifacts / f"kiosk-{self.name}-{self.n}-{label}.png"), full_page=True)
+
+
+def tablet(browser, server, portrait=False):
+    size = {"width": 800, "height": 1280} if portrait else {"width": 1280, "height": 800}
+    page = browser.new_page(viewport=size, locale="zh-CN", has_touch=True)
+    page.goto(server.url + "/kiosk/")
+    return page
+
+
+def answer_questionnaire(page, shot):
+    page.wait_for_selector("input[name=consent_privacy]")
+    page.locator("label.chip", has_text="乳胶").click()
+    page.locator("label.chip:has(input[name=pregnancy][value=no])").click()
+    page.locator("label.chip:has(input[name=smoking][value=no])").click()
+    shot("questionnaire")
+    page.locator("input[name=consent_privacy]").check()
+    page.get_by_role("button", name="领取号码").click()
+    page.wait_for_selector(".slip-number")
+    shot("ticket")
+    return page.locator(".slip-number").inner_text()
+
+
+def book(app, phone, code, username="dan"):
+    with app.app_context():
+        client = Client(name="欧阳娜娜", phone=phone, gender="female")
+        booking = Appointment(code=code, client=client, starts_at=utcnow(), status=AppointmentStatus.BOOKED,
+                              service=db.session.query(Service).filter_by(code="nose").one(),
+                              staff=db.session.query(Staff).filter_by(username=username).one())
+        db.session.add(booking)
+        db.session.commit()
+        return booking.public_id
+
+
+def test_appointment_by_typed_code(app, server, browser, artifacts):
+    book(app, "+8613900139000", "246810")
+    page = tablet(browser, server)
+    shot = Shots(page, artifacts, "appointment-code")
+    shot("start")
+    page.get_by_role("button", name="我有预约").click()
+    page.fill("input[name=phone]", "13900139000")
+    page.fill("input[name=code]", "246810")
+    shot("typed")
+    page.get_by_role("button", name="查找我的预约").click()
+    page.wait_for_selector("text=这是您的预约吗？")
+    assert "欧*娜" in page.inner_text("#kiosk-panel") and "欧阳娜娜" not in page.content()
+    shot("confirm")
+    page.get_by_role("button", name="是的，继续").click()
+    assert answer_questionnaire(page, shot) == "B001"
+
+
+def fake_camera_file(path, text):
+    """A Y4M video of a QR code, for Chromium's fake camera."""
+    code = qrcode.make(text, box_size=6, border=4).convert("L")
+    frame = Image.new("L", (640, 480), 255)
+    frame.paste(code.resize((400, 400)), (120, 40))
+    with open(path, "wb") as out:
+        out.write(b"YUV4MPEG2 W640 H480 F10:1 Ip A1:1 C420jpeg\n")
+        for _ in range(10):
+            out.write(b"FRAME\n" + frame.tobytes() + bytes([128]) * (320 * 240 * 2))
+
+
+def test_appointment_by_qr_through_the_camera_and_the_server_decoder(app, server, artifacts, tmp_path, playwright):
+    public_id = book(app, "+8613900139001", "135790")
+    with app.test_request_context(base_url=server.url):
+        token = appointment_token(public_id)
+    video = tmp_path / "qr.y4m"
+    fake_camera_file(video, f"{server.url}/kiosk/a/{token}")
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS + [
+        "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}"])
+    try:
+        page = chromium.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+        page.goto(server.url + "/kiosk/")
+        shot = Shots(page, artifacts, "appointment-camera")
+        decoded_on_server = []
+        page.on("request", lambda r: decoded_on_server.append(r.url) if r.url.endswith("/kiosk/scan-image") else None)
+        page.get_by_role("button", name="我有预约").click()
+        page.get_by_role("button", name="打开摄像头").click()
+        page.wait_for_selector("text=这是您的预约吗？", timeout=20_000)
+        assert decoded_on_server, "the frame should have been decoded by the server (no BarcodeDetector here)"
+        shot("confirm")
+        page.get_by_role("button", name="是的，继续").click()
+        assert answer_questionnaire(page, shot) == "B001"
+    finally:
+        chromium.close()
+
+
+def test_walk_in(server, browser, artifacts):
+    page = tablet(browser, server, portrait=True)
+    shot = Shots(page, artifacts, "walk-in")
+    page.get_by_role("button", name="现场咨询").click()
+    page.get_by_role("button", name="下一步").click()
+    page.wait_for_selector(".field-error")
+    shot("errors")
+    page.fill("input[name=name]", "王小美")
+    page.fill("input[name=phone]", "13800138000")
+    page.locator("label.chip", has_text="女").first.click()
+    page.fill("input[name=birth_year]", "1992")
+    page.locator("label.chip", has_text="果酸焕肤").click()
+    shot("details")
+    page.get_by_role("button", name="下一步").click()
+    assert answer_questionnaire(page, shot) == "A001"
+    assert "就诊前请勿化妆" in page.inner_text(".ticket-slip")
+
+
+def test_returning_client(app, server, browser, artifacts):
+    with app.app_context():
+        amy = db.session.query(Staff).filter_by(username="amy").one()
+        db.session.add(Client(name="张三华", phone="+8613700137000", gender="female", consultant=amy))
+        db.session.commit()
+    page = tablet(browser, server)
+    shot = Shots(page, artifacts, "returning")
+    page.get_by_role("button", name="复诊 / 老顾客").click()
+    page.fill("input[name=phone]", "13700137000")
+    page.get_by_role("button", name="下一步").click()
+    page.wait_for_selector("text=张女士，欢迎您再次光临")
+    shot("greeting")
+    page.get_by_role("button", name="下一步").click()
+    assert answer_questionnaire(page, shot) == "A001"
+    assert "Amy" in page.inner_text(".ticket-slip")
+
+
+def test_post_op_visit(app, server, browser, artifacts):
+    with app.app_context():
+        surgeon = db.session.query(Staff).filter_by(username="dr_sun").one()
+        db.session.add(Client(name="李雪", phone="+8613700137001", gender="female", surgeon=surgeon,
+                              surgery_date=dt.date.today() - dt.timedelta(days=7)))
+        db.session.commit()
+    page = tablet(browser, server)
+    shot = Shots(page, artifacts, "post-op")
+    page.get_by_role("button", name="术后复查").click()
+    page.fill("input[name=phone]", "13700137001")
+    page.get_by_role("button", name="下一步").click()
+    page.wait_for_selector("text=李女士，欢迎您再次光临")
+    page.locator("label.chip", has_text="拆线").click()
+    shot("reason")
+    page.get_by_role("button", name="下一步").click()
+    assert answer_questionnaire(page, shot) == "C001"
+
+
+def test_companion(app, server, browser, artifacts):
+    page = tablet(browser, server)
+    page.get_by_role("button", name="现场咨询").click()
+    page.fill("input[name=name]", "王小美")
+    page.fill("input[name=phone]", "13800138000")
+    page.locator("label.chip", has_text="女").first.click()
+    page.fill("input[name=birth_year]", "1992")
+    page.locator("label.chip", has_text="果酸焕肤").click()
+    page.get_by_role("button", name="下一步").click()
+    answer_questionnaire(page, lambda label: None)
+    page.get_by_role("link", name="完成").click()
+    page.wait_for_selector(".kiosk-start")
+    assert "王小美" not in page.content()
+
+    shot = Shots(page, artifacts, "companion")
+    page.get_by_role("button", name="我是陪同人员").click()
+    page.fill("input[name=ticket]", "A001")
+    shot("ticket-number")
+    page.get_by_role("button", name="下一步").click()
+    page.wait_for_selector("text=感谢您的陪同")
+    assert "A001" in page.inner_text("#kiosk-panel")
+    shot("linked")
+
+
+def test_idle_reset_forgets_the_visitor(server, browser, query):
+    def quick_reset(session):
+        session.query(ClinicSettings).one().kiosk_idle_seconds = 6
+        session.commit()
+
+    query(quick_reset)
+    page = tablet(browser, server)
+    page.get_by_role("button", name="现场咨询").click()
+    page.fill("input[name=name]", "欧阳娜娜")
+    page.fill("input[name=phone]", "13900139000")
+    page.locator("[data-idle-overlay]").wait_for(state="visible", timeout=15_000)
+    page.wait_for_selector(".kiosk-start", timeout=15_000)
+    assert "欧阳娜娜" not in page.content() and "13900139000" not in page.content()
+    page.go_back()
+    page.wait_for_load_state()
+    assert "欧阳娜娜" not in page.content() and "13900139000" not in page.content()
