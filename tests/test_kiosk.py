@@ -298,3 +298,17 @@ def test_a_post_without_the_csrf_token_is_refused_kindly(app, kiosk, query):
 
 def test_ticket_qr_codes_encode_only_valid_tickets(kiosk):
     assert kiosk.client.get("/kiosk/ticket-qr/forged.png").status_code == 404
+
+
+def test_an_early_arrival_is_told_when_to_come_back(app, kiosk, query):
+    book(app, starts_at=MORNING + dt.timedelta(hours=5))  # 15:00; the clinic allows two hours early
+    response = kiosk.post("/kiosk/appointment", {"phone": "13900139000", "code": "246810"})
+    assert response.status_code == 409 and "15:00" in response.get_data(as_text=True)
+    assert count(query, Visit) == 0
+
+
+@pytest.mark.parametrize("phone,message", [("", "请输入手机号码。"), ("555", "手机号码无效")])
+def test_finding_a_returning_client_checks_the_number(kiosk, phone, message):
+    carry = hidden(kiosk.get("/kiosk/step/returning").get_data(as_text=True))
+    response = kiosk.post("/kiosk/find", {**carry, "phone": phone})
+    assert response.status_code == 422 and message in response.get_data(as_text=True)

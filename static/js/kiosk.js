@@ -56,7 +56,7 @@
   }
   function submitScan(url, body) {
     stopCamera();
-    htmx.ajax("POST", url, {target: "#kiosk-panel", values: body});
+    htmx.ajax("POST", url, {source: "#kiosk-panel", target: "#kiosk-panel", values: body});
   }
   async function startCamera(box) {
     const video = box.querySelector("[data-scan-video]");

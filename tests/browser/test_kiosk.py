@@ -218,3 +218,17 @@ def test_idle_reset_forgets_the_visitor(server, browser, query):
     page.go_back()
     page.wait_for_load_state()
     assert "欧阳娜娜" not in page.content() and "13900139000" not in page.content()
+
+
+def test_a_usb_scanner_typing_the_code_like_a_keyboard(app, server, browser, artifacts):
+    public_id = book(app, "+8613900139002", "112233")
+    with app.test_request_context(base_url=server.url):
+        token = appointment_token(public_id)
+    page = tablet(browser, server)
+    page.get_by_role("button", name="我有预约").click()
+    page.wait_for_selector("[data-scanner]")
+    page.locator("h1").click()  # nothing focused: the scanner's keystrokes go to the page
+    page.keyboard.type(f"{server.url}/kiosk/a/{token}", delay=2)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=这是您的预约吗？", timeout=10_000)
+    assert "欧*娜" in page.inner_text("#kiosk-panel")
