@@ -1,45 +1,264 @@
-"""Front-desk panel views."""
+"""Front-desk panel views: thin, over lobby.domain; every action audited and pushed to every screen."""
 
-from flask import redirect, render_template, request, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from __future__ import annotations
+
+import time
+
+from flask import abort, redirect, render_template, session, url_for
+from flask_login import current_user, login_user, logout_user
+from htmx_flask import request
 from sqlalchemy import select
 
-from lobby.domain import waits
+from lobby.domain import clock, desk, visits
+from lobby.domain.errors import DomainError
 from lobby.domain.settings import clinic_day, get_settings
-from lobby.domain.visits import queue_of_day
-from lobby.extensions import db
-from lobby.models import Staff
+from lobby.domain.waits import QueueSnapshot
+from lobby.extensions import db, limiter
+from lobby.messages import message_for
+from lobby.models import DutyStatus, Line, Role, Staff, VisitStatus
 
 from . import bp
+from .auth import CARE, DESK, EVERYONE, expire_idle_session, roles_required
 from .events import end_staff_sockets
+
+S = VisitStatus
+# What each button on a visitor's row does, and who may press it.
+ACTIONS = {
+    "call": S.CALLED,
+    "recall": S.CALLED,
+    "skip": S.NO_SHOW,
+    "start": S.WITH_CONSULTANT,
+    "doctor": S.WITH_DOCTOR,
+    "finish": S.DONE,
+    "left": S.LEFT,
+    "requeue": S.WAITING,
+}
+
+
+@bp.context_processor
+def _admin_helpers():
+    from lobby import messages
+
+    return {"flag_label": messages.flag_label, "duty_label": messages.duty_label,
+            "specialty_label": messages.specialty_label}
+
+
+@bp.before_request
+def _idle_staff_sessions():
+    expire_idle_session()
+
+
+def actor():
+    return visits.Actor(f"staff:{current_user.username}", current_user.id)
+
+
+def is_desk() -> bool:
+    return current_user.role in DESK
+
+
+# --- login --------------------------------------------------------------------------------
+
+
+def _failed_login(response) -> bool:
+    return response.status_code == 401
 
 
 @bp.route("/login", methods=["GET", "POST"], endpoint="login")
+@limiter.limit("10 per 5 minutes", methods=["POST"], deduct_when=_failed_login)
 def login():
     error = None
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         staff = db.session.scalars(select(Staff).where(Staff.username == username)).first()
         if staff is not None and staff.active and staff.check_password(request.form.get("password", "")):
+            session.clear()  # a fresh session at every login: no fixation
             login_user(staff)
-            return redirect(url_for("admin.index"))
-        error = True
-    return render_template("admin/login.html", error=error, settings=get_settings(db.session))
+            session["seen_at"] = time.time()
+            target = request.args.get("next", "")
+            if not target.startswith("/admin") or target.startswith("//"):
+                target = url_for("admin.index")
+            return redirect(target)
+        error = "wrong"
+    status = 401 if error else 200
+    return render_template("admin/login.html", error=error, settings=get_settings(db.session)), status
+
+
+@bp.errorhandler(429)
+def _throttled(_err):
+    return render_template("admin/login.html", error="throttled", settings=get_settings(db.session)), 429
 
 
 @bp.post("/logout", endpoint="logout")
-@login_required
+@roles_required(*EVERYONE)
 def logout():
     staff_id = current_user.id
     logout_user()
+    session.clear()
     end_staff_sockets(staff_id)
     return redirect(url_for("admin.login"))
 
 
+# --- the live list ------------------------------------------------------------------------------
+
+
+def list_context(message: str | None = None, message_kind: str = "error") -> dict:
+    snapshot = QueueSnapshot(db.session, clinic_day(db.session), clock.utcnow())
+    line = request.values.get("line") or None
+    sort = request.values.get("sort", "arrival")
+    if is_desk():
+        wanted = request.values.get("consultant", "")
+        consultant_id = int(wanted) if wanted.isdigit() else None
+    else:
+        consultant_id = current_user.id  # consultants and doctors see their own queue
+    listing = desk.desk_list(db.session, snapshot, line_code=line, consultant_id=consultant_id, sort=sort)
+    return {
+        "listing": listing, "settings": get_settings(db.session), "me": current_user, "is_desk": is_desk(),
+        "lines": db.session.scalars(select(Line).where(Line.active).order_by(Line.position)).all(),
+        "consultants": db.session.scalars(select(Staff).where(Staff.active, Staff.role.in_(CARE))
+                                          .order_by(Staff.role, Staff.rotation_order)).all(),
+        "filters": {"line": line or "", "consultant": str(consultant_id or ""), "sort": sort},
+        "message": message, "message_kind": message_kind,
+    }
+
+
 @bp.get("/", endpoint="index")
-@login_required
+@roles_required(*EVERYONE)
 def index():
-    snapshot = waits.snapshot(db.session)
-    queued = queue_of_day(db.session, clinic_day(db.session))
-    return render_template("admin/index.html", visits=queued, snapshot=snapshot,
-                           settings=get_settings(db.session), me=current_user)
+    context = list_context()
+    if request.htmx:
+        return render_template("admin/_queue.html", **context)
+    return render_template("admin/index.html", **context)
+
+
+def _visit_for(public_id: str):
+    visit = visits.get_visit(db.session, public_id)
+    if not is_desk() and visit.consultant_id != current_user.id:
+        abort(403)  # a consultant acts on their own visitors only
+    return visit
+
+
+def _after_action(error: DomainError | None = None):
+    message = message_for(error.code, field=error.field, **error.params) if error else None
+    return render_template("admin/_queue.html", **list_context(message)), (error.status if error else 200)
+
+
+@bp.post("/visits/<public_id>/act", endpoint="act")
+@roles_required(*EVERYONE)
+def act(public_id: str):
+    """One click on a visitor's row: call, recall, skip, start, doctor, finish, left, requeue."""
+    action = request.form.get("action", "")
+    if action not in ACTIONS:
+        abort(400)
+    try:
+        with visits.unit_of_work(db.session):
+            visit = _visit_for(public_id)
+            visits.expect_status(visit, request.form.get("expected"))
+            if action == "recall" and visit.status != S.CALLED:
+                raise visits.IllegalTransition(visit.status.value, "recalled")
+            if action == "call" and visit.status == S.CALLED:
+                raise visits.IllegalTransition(visit.status.value, S.CALLED.value)
+            visits.transition(db.session, visit, ACTIONS[action], actor=actor())
+    except DomainError as err:
+        return _after_action(err)
+    return _after_action()
+
+
+@bp.post("/visits/<public_id>/reassign", endpoint="reassign")
+@roles_required(*DESK)
+def reassign(public_id: str):
+    """换人咨询: another consultant or line, with a reason."""
+    form = request.form
+    try:
+        with visits.unit_of_work(db.session):
+            visit = visits.get_visit(db.session, public_id)
+            visits.expect_status(visit, form.get("expected"))
+            consultant = None
+            if form.get("consultant", "").isdigit():
+                consultant = db.session.get(Staff, int(form["consultant"]))
+                if consultant is None or not consultant.active or consultant.role not in CARE:
+                    raise visits.ValidationError("unknown_consultant", field="consultant", username=form["consultant"])
+            line = visits.find_line(db.session, form.get("line") or None)
+            visits.reassign(db.session, visit, reason=form.get("reason", ""), consultant=consultant, line=line,
+                            actor=actor())
+    except DomainError as err:
+        return _after_action(err)
+    return _after_action()
+
+
+@bp.post("/visits/<public_id>/note", endpoint="note")
+@roles_required(*EVERYONE)
+def note(public_id: str):
+    try:
+        with visits.unit_of_work(db.session):
+            visits.add_note(db.session, _visit_for(public_id), request.form.get("note", ""), actor=actor())
+    except DomainError as err:
+        return _after_action(err)
+    return _after_action()
+
+
+@bp.post("/call-next", endpoint="call_next")
+@roles_required(*EVERYONE)
+def call_next():
+    """Call the next visitor for a consultant (a consultant calls for themself)."""
+    wanted = request.form.get("consultant", "")
+    if is_desk():
+        consultant = db.session.get(Staff, int(wanted)) if wanted.isdigit() else None
+        if consultant is None:
+            abort(400)
+    else:
+        consultant = db.session.get(Staff, current_user.id)
+    try:
+        with visits.unit_of_work(db.session):
+            visits.call_next(db.session, db.session.get(Staff, consultant.id), actor=actor())
+    except DomainError as err:
+        return _after_action(err)
+    return _after_action()
+
+
+# --- rotation board (轮牌) -----------------------------------------------------------------------------
+
+
+@bp.get("/rotation", endpoint="rotation")
+@roles_required(*DESK)
+def rotation():
+    snapshot = QueueSnapshot(db.session, clinic_day(db.session), clock.utcnow())
+    context = {"rows": desk.rotation_board(db.session, snapshot), "settings": get_settings(db.session),
+               "me": current_user, "is_desk": True, "statuses": list(DutyStatus)}
+    if request.htmx:
+        return render_template("admin/_rotation.html", **context)
+    return render_template("admin/rotation.html", **context)
+
+
+@bp.post("/rotation/<int:staff_id>/duty", endpoint="duty")
+@roles_required(*DESK)
+def duty(staff_id: int):
+    wanted = request.form.get("status", "")
+    if wanted not in {d.value for d in DutyStatus}:
+        abort(400)
+    with visits.unit_of_work(db.session):
+        staff = db.session.get(Staff, staff_id)
+        if staff is None or staff.role not in CARE:
+            abort(404)
+        visits.set_duty(db.session, staff, DutyStatus(wanted), actor=actor())
+    return rotation()
+
+
+@bp.post("/rotation/<int:staff_id>/move", endpoint="move")
+@roles_required(Role.ADMIN)
+def move(staff_id: int):
+    """An admin reorders the board: swap a consultant with the one above or below."""
+    direction = -1 if request.form.get("direction") == "up" else 1
+    with visits.unit_of_work(db.session):
+        board = db.session.scalars(select(Staff).where(Staff.active, Staff.role == Role.CONSULTANT)
+                                   .order_by(Staff.rotation_order, Staff.id)).all()
+        index = next((i for i, s in enumerate(board) if s.id == staff_id), None)
+        if index is None:
+            abort(404)
+        other = index + direction
+        if 0 <= other < len(board):
+            board[index], board[other] = board[other], board[index]
+            for order, member in enumerate(board):
+                member.rotation_order = order
+            visits.audit(db.session, actor(), "reorder", None, staff=board[other].username)
+            visits.events.record(db.session, "staff.reordered")
+    return rotation()

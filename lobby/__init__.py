@@ -8,7 +8,7 @@ from flask import Flask, jsonify, redirect, request, session, url_for
 from sqlalchemy import text
 
 from .config import load_config
-from .extensions import babel, csrf, db, htmx, login_manager, migrate, socketio
+from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate, socketio
 
 LANGUAGES = ("zh_CN", "en")
 
@@ -64,6 +64,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=os.path.join(os.path.dirname(__file__), "translations"))
     csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    limiter.init_app(app)
     htmx.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "admin.login"

@@ -53,4 +53,6 @@ def load_config(instance_path: str) -> dict:
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "LANGUAGES": ["zh_CN", "en"],
         "JSON_AS_ASCII": False,
+        # The kiosk and the desk stay open all day: a form's token lives as long as its session.
+        "WTF_CSRF_TIME_LIMIT": None,
     }

@@ -1,6 +1,8 @@
 """Extensions, created once and bound in create_app (microblog style)."""
 
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_socketio import SocketIO
@@ -30,3 +32,5 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = Htmx()
 socketio = SocketIO()
+# Only failed staff logins are limited; the storage is set in create_app (Redis when configured).
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

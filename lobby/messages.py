@@ -54,6 +54,10 @@ MESSAGES = {
     "visit_not_active": _l("This visit is no longer in the queue."),
     "reassign_not_queued": _l("Only a waiting or called visitor can be reassigned."),
     "reassign_same": _l("The visitor already has this consultant and line."),
+    "visit_changed": _l("A colleague has just updated this visitor (now %(status)s). Please look again."),
+    "note_required": _l("Please write the note."),
+    "forbidden": _l("Your role does not allow this."),
+    "login_throttled": _l("Too many failed logins. Please wait a few minutes and try again."),
     # auth
     "unauthorized": _l("A valid API key is required (Authorization: Bearer <key>)."),
     "method_not_allowed": _l("This method is not allowed here."),
@@ -153,3 +157,27 @@ def greeting(client) -> str:
     if surname and client.gender == "male":
         return str(_l("Welcome back, Mr %(surname)s", surname=surname))
     return str(_l("Welcome back"))
+
+
+FLAG_LABELS = {
+    "allergy": _l("Allergy"), "anticoagulant": _l("Blood thinners"), "pregnancy": _l("Pregnant / nursing"),
+    "keloid": _l("Keloid"), "bleeding": _l("Bleeding disorder"), "isotretinoin": _l("Isotretinoin"),
+    "infectious": _l("Infectious"),
+}
+
+
+def flag_label(value: str) -> str:
+    return str(FLAG_LABELS.get(value, value))
+
+
+DUTY_LABELS = {"available": _l("Available"), "busy": _l("Busy"), "away": _l("Away"), "off": _l("Off duty")}
+SPECIALTY_LABELS = {"skin": _l("Skin"), "injectables": _l("Injectables"), "eyes": _l("Eyes"), "nose": _l("Nose"),
+                    "body": _l("Body")}
+
+
+def duty_label(value: str) -> str:
+    return str(DUTY_LABELS.get(value, value))
+
+
+def specialty_label(value: str) -> str:
+    return str(SPECIALTY_LABELS.get(value, value))

@@ -130,6 +130,8 @@ class ClinicSettings(db.Model):
     closes_at: Mapped[dt.time] = mapped_column(Time, default=dt.time(21, 0))
     long_wait_minutes: Mapped[int] = mapped_column(Integer, default=20)
     kiosk_idle_seconds: Mapped[int] = mapped_column(Integer, default=90)
+    # A staff session unused this long must log in again (shared front-desk laptops).
+    staff_idle_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     early_arrival_minutes: Mapped[int] = mapped_column(Integer, default=120)
     late_arrival_minutes: Mapped[int] = mapped_column(Integer, default=30)
     mask_names_on_board: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -174,7 +174,9 @@ def login(app, username="desk"):
     token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
     response = web.post("/admin/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
     assert response.status_code == 302
-    return web, token
+    # A new session at login: the panel carries the token that is valid now.
+    panel = web.get("/admin/").get_data(as_text=True)
+    return web, panel.split('"X-CSRFToken": "')[1].split('"')[0]
 
 
 def test_admin_namespace_refuses_anonymous_connections(app, api):

@@ -23,6 +23,7 @@ def get_settings(session: Session) -> ClinicSettings:
             closes_at=dt.time(21, 0),
             long_wait_minutes=20,
             kiosk_idle_seconds=90,
+            staff_idle_minutes=30,
             early_arrival_minutes=120,
             late_arrival_minutes=30,
             mask_names_on_board=False,

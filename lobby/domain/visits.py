@@ -463,3 +463,26 @@ def set_duty(session: Session, staff: Staff, status: DutyStatus, *, actor: Actor
     events.record(session, "staff.duty_changed", staff=staff.username, status=status.value)
     session.flush()
     return staff
+
+
+def expect_status(visit: Visit, expected: str | None) -> None:
+    """Refuse an action taken on a stale screen: a colleague changed this visitor meanwhile.
+
+    Two staff clicking "call" at once must not turn the second click into a recall.
+    """
+    if expected and visit.status.value != expected:
+        raise Conflict("visit_changed", status=visit.status.value)
+
+
+def add_note(session: Session, visit: Visit, text: str, *, actor: Actor = KIOSK) -> Visit:
+    """A note from the desk on a visit (kept with the visit, audited)."""
+    text = " ".join((text or "").split())
+    if not text:
+        raise ValidationError("note_required", field="note")
+    if len(text) > 500:
+        raise ValidationError("text_too_long", field="note", limit=500)
+    visit.note = f"{visit.note}\n{text}" if visit.note else text
+    audit(session, actor, "note", visit)
+    _event(session, "visit.noted", visit)
+    session.flush()
+    return visit

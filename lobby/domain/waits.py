@@ -52,6 +52,7 @@ class QueueSnapshot:
 
     def __init__(self, session: Session, day: dt.date, now: dt.datetime):
         self.now = now
+        self.day = day
         visits = session.scalars(
             select(Visit)
             .where(

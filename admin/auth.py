@@ -1,0 +1,59 @@
+"""Staff access: every admin route and fragment names the roles it allows, checked on the server."""
+
+from __future__ import annotations
+
+import time
+from functools import wraps
+
+from flask import abort, redirect, request, session, url_for
+from flask_login import current_user, logout_user
+
+from lobby.domain.settings import get_settings
+from lobby.extensions import db
+from lobby.models import Role
+
+DESK = (Role.ADMIN, Role.FRONTDESK)
+CARE = (Role.CONSULTANT, Role.DOCTOR)
+EVERYONE = DESK + CARE
+
+# Every view registered here declares its roles; tests list them all.
+ROUTE_ROLES: dict[str, tuple[Role, ...]] = {}
+
+
+def roles_required(*roles: Role):
+    def decorate(view):
+        ROUTE_ROLES[view.__name__] = roles
+
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            if not current_user.is_authenticated:
+                if request.headers.get("HX-Request"):
+                    # htmx follows this header with a full-page navigation to the login.
+                    return "", 401, {"HX-Redirect": url_for("admin.login")}
+                return redirect(url_for("admin.login", next=request.path))
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        wrapped.allowed_roles = roles
+        return wrapped
+
+    return decorate
+
+
+def expire_idle_session() -> None:
+    """Log out a staff session left unused longer than the clinic allows."""
+    if not current_user.is_authenticated:
+        return
+    now = time.time()
+    limit = get_settings(db.session).staff_idle_minutes * 60
+    seen = session.get("seen_at")
+    if seen is not None and now - seen > limit:
+        from .events import end_staff_sockets
+
+        staff_id = current_user.id
+        logout_user()
+        session.clear()
+        end_staff_sockets(staff_id)
+        return
+    session["seen_at"] = now

@@ -1,0 +1,12 @@
+// The front-desk panel: a Socket.IO /admin ping makes the list re-fetch itself over HTTP.
+(function () {
+  "use strict";
+  const shell = document.querySelector("[data-admin]");
+  if (!shell) return;
+  const socket = io("/admin", {transports: ["websocket", "polling"]});
+  socket.on("queue-changed", () => htmx.trigger(document.body, "queue-changed"));
+  socket.on("connect", () => { shell.dataset.connected = "1"; htmx.trigger(document.body, "queue-changed"); });
+  socket.on("disconnect", () => { shell.dataset.connected = "0"; });
+  socket.on("session-ended", () => window.location.assign(shell.dataset.loginUrl));
+  // An expired staff session answers 401 with HX-Redirect; htmx follows it to the login page.
+})();

@@ -1,0 +1,257 @@
+"""The front-desk panel: roles on every route, CSRF, login hardening, actions with their audit,
+two staff at once, the rotation board and a consultant's own queue."""
+
+import re
+import time
+
+import pytest
+from flask import url_for
+
+from admin.auth import ROUTE_ROLES
+from lobby.extensions import db
+from lobby.models import AuditEntry, ClinicSettings, DutyStatus, Role, Staff, Visit, VisitStatus
+
+from .factories import PASSWORD
+
+# Every admin route and fragment, with a request that reaches its view.
+ROUTES = [
+    ("index", "GET", "/admin/"),
+    ("act", "POST", "/admin/visits/{visit}/act"),
+    ("reassign", "POST", "/admin/visits/{visit}/reassign"),
+    ("note", "POST", "/admin/visits/{visit}/note"),
+    ("call_next", "POST", "/admin/call-next"),
+    ("rotation", "GET", "/admin/rotation"),
+    ("duty", "POST", "/admin/rotation/{amy}/duty"),
+    ("move", "POST", "/admin/rotation/{amy}/move"),
+    ("logout", "POST", "/admin/logout"),
+]
+ROLE_USERS = {Role.ADMIN: "admin", Role.FRONTDESK: "desk", Role.CONSULTANT: "bea", Role.DOCTOR: "dr_sun"}
+
+
+@pytest.fixture(autouse=True)
+def _clock(frozen_clock):
+    return frozen_clock
+
+
+class Staffer:
+    def __init__(self, app, username):
+        self.client = app.test_client()
+        page = self.client.get("/admin/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        response = self.client.post("/admin/login", data={"username": username, "password": PASSWORD,
+                                                          "csrf_token": token})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        # The session (and its CSRF secret) is new after login: take the token the panel now carries.
+        panel = self.client.get("/admin/").get_data(as_text=True)
+        self.csrf = re.search(r'"X-CSRFToken": "([^"]+)"', panel).group(1)
+
+    def get(self, path, **kw):
+        return self.client.get(path, headers={"HX-Request": "true"}, **kw)
+
+    def post(self, path, data=None):
+        return self.client.post(path, data=data or {}, headers={"HX-Request": "true", "X-CSRFToken": self.csrf})
+
+
+def walk_in(api, **extra):
+    body = {"name": "欧阳娜娜", "phone": "13912345678", "kind": "walk-in", "service": "peel", **extra}
+    response = api.post("/api/v1/visits", json=body)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def ids(query):
+    return query(lambda s: {u: s.query(Staff).filter_by(username=u).one().id for u in ("amy", "bea")})
+
+
+def test_every_admin_view_declares_its_roles(app):
+    views = {rule.endpoint.split(".", 1)[1] for rule in app.url_map.iter_rules()
+             if rule.endpoint.startswith("admin.") and rule.endpoint != "admin.login"}
+    assert views == set(ROUTE_ROLES) == {name for name, _, _ in ROUTES}
+
+
+@pytest.mark.parametrize("name,method,path", ROUTES)
+def test_anonymous_users_are_sent_to_the_login(app, api, query, name, method, path):
+    visit = walk_in(api)
+    url = path.format(visit=visit["id"], **ids(query))
+    client = app.test_client()
+    plain = client.open(url, method=method)
+    assert plain.status_code in (302, 400)  # 400: a POST without a CSRF token never reaches the view
+    if plain.status_code == 302:
+        assert "/admin/login" in plain.headers["Location"]
+    htmx = client.open(url, method=method, headers={"HX-Request": "true"})
+    assert htmx.status_code in (401, 400)
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("name,method,path", ROUTES)
+def test_each_role_reaches_only_its_routes(app, api, query, role, name, method, path):
+    # A consultant or doctor acts on their own visitors (another's gives 403 on purpose).
+    visit = walk_in(api, consultant="dr_sun" if role == Role.DOCTOR else "bea")
+    staff = Staffer(app, ROLE_USERS[role])
+    url = path.format(visit=visit["id"], **ids(query))
+    data = {"action": "call", "status": "available", "direction": "down", "note": "x", "reason": "x",
+            "consultant": str(ids(query)["bea"])}
+    response = staff.get(url) if method == "GET" else staff.post(url, data)
+    if role in ROUTE_ROLES[name]:
+        assert response.status_code not in (401, 403), (name, role)
+    else:
+        assert response.status_code == 403, (name, role)
+
+
+def test_a_post_without_the_csrf_token_is_rejected(app, api, query):
+    visit = walk_in(api)
+    staff = Staffer(app, "desk")
+    response = staff.client.post(f"/admin/visits/{visit['id']}/act", data={"action": "call"},
+                                 headers={"HX-Request": "true"})
+    assert response.status_code == 400
+    assert query(lambda s: s.query(Visit).one().status) == VisitStatus.WAITING
+
+
+def test_login_starts_a_fresh_session(app, api):
+    client = app.test_client()
+    with client.session_transaction() as session:
+        session["planted"] = "by someone else"
+    page = client.get("/admin/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    client.post("/admin/login", data={"username": "desk", "password": PASSWORD, "csrf_token": token})
+    with client.session_transaction() as session:
+        assert "planted" not in session and session.get("_user_id")
+
+
+def test_failed_logins_are_throttled(app, api):
+    client = app.test_client()
+    page = client.get("/admin/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    statuses = [client.post("/admin/login", data={"username": "desk", "password": "wrong", "csrf_token": token})
+                .status_code for _ in range(11)]
+    assert statuses[:10] == [401] * 10 and statuses[10] == 429
+    right = client.post("/admin/login", data={"username": "desk", "password": PASSWORD, "csrf_token": token})
+    assert right.status_code == 429  # even the right password waits out the lock
+
+
+def test_a_disabled_account_cannot_log_in(app, api, query):
+    def disable(session):
+        session.query(Staff).filter_by(username="desk").one().active = False
+        session.commit()
+
+    query(disable)
+    with pytest.raises(AssertionError):
+        Staffer(app, "desk")
+
+
+def test_an_idle_staff_session_expires(app, api, query):
+    staff = Staffer(app, "desk")
+    assert staff.get("/admin/").status_code == 200
+    with staff.client.session_transaction() as session:
+        session["seen_at"] = time.time() - 31 * 60  # the clinic allows 30 minutes
+    response = staff.get("/admin/")
+    assert response.status_code == 401 and response.headers["HX-Redirect"].endswith("/admin/login")
+
+
+def test_the_list_shows_what_the_desk_needs(app, api, query):
+    visit = walk_in(api)
+
+    def questionnaire(session):
+        from lobby.models import HealthQuestionnaire
+
+        stored = session.query(Visit).filter_by(public_id=visit["id"]).one()
+        session.add(HealthQuestionnaire(visit_id=stored.id, answers={}, flags=["allergy", "anticoagulant"],
+                                        consent_privacy=True))
+        session.commit()
+
+    query(questionnaire)
+    html = Staffer(app, "desk").get("/admin/").get_data(as_text=True)
+    assert "欧阳娜娜" in html and "A001" in html and "过敏" in html and "抗凝" in html
+
+
+def test_a_long_wait_is_highlighted_and_counted(app, api, frozen_clock):
+    walk_in(api)
+    staff = Staffer(app, "desk")
+    assert "long-wait" not in staff.get("/admin/").get_data(as_text=True)
+    frozen_clock.advance(minutes=21)
+    html = staff.get("/admin/").get_data(as_text=True)
+    assert 'class="row-waiting long-wait"' in html and "1 人等候超过 20 分钟" in html
+
+
+def test_filters_by_line_and_consultant(app, api, query):
+    walk_in(api, consultant="amy")
+    walk_in(api, phone="13912345679", service="nose")
+    staff = Staffer(app, "desk")
+    assert "B001" not in staff.get("/admin/?line=skin").get_data(as_text=True)
+    only_amy = staff.get(f"/admin/?consultant={ids(query)['amy']}").get_data(as_text=True)
+    assert "A001" in only_amy and "B001" not in only_amy
+
+
+def test_each_action_is_audited_with_who_did_it(app, api, query):
+    visit = walk_in(api, consultant="amy")
+    staff = Staffer(app, "desk")
+    path = f"/admin/visits/{visit['id']}/act"
+    for action, expected in (("call", "waiting"), ("recall", "called"), ("start", "called"),
+                             ("doctor", "with_consultant"), ("finish", "with_doctor")):
+        response = staff.post(path, {"action": action, "expected": expected})
+        assert response.status_code == 200, (action, response.get_data(as_text=True)[:300])
+    staff.post(f"/admin/visits/{visit['id']}/note", {"note": "prefers Mandarin"})
+    entries = query(lambda s: [(e.action, e.actor.username if e.actor else None)
+                               for e in s.query(AuditEntry).order_by(AuditEntry.id)])
+    assert entries[1:] == [("called", "desk"), ("recall", "desk"), ("with_consultant", "desk"),
+                           ("with_doctor", "desk"), ("done", "desk"), ("note", "desk")]
+
+
+def test_two_staff_acting_at_once_get_a_deterministic_result(app, api, query):
+    visit = walk_in(api, consultant="amy")
+    first, second = Staffer(app, "desk"), Staffer(app, "admin")
+    path = f"/admin/visits/{visit['id']}/act"
+    # Both screens showed the visitor waiting; both press "call".
+    assert first.post(path, {"action": "call", "expected": "waiting"}).status_code == 200
+    late = second.post(path, {"action": "call", "expected": "waiting"})
+    assert late.status_code == 409 and "同事" in late.get_data(as_text=True)
+    stored = query(lambda s: (s.query(Visit).one().status, s.query(Visit).one().recall_count))
+    assert stored == (VisitStatus.CALLED, 0)  # called once, not recalled by the second click
+
+
+def test_reassignment_by_two_staff_at_once(app, api, query):
+    visit = walk_in(api, consultant="amy")
+    first, second = Staffer(app, "desk"), Staffer(app, "admin")
+    bea = ids(query)["bea"]
+    path = f"/admin/visits/{visit['id']}/reassign"
+    assert first.post(path, {"consultant": str(bea), "reason": "换人咨询", "expected": "waiting"}).status_code == 200
+    first.post(f"/admin/visits/{visit['id']}/act", {"action": "call", "expected": "waiting"})
+    late = second.post(path, {"consultant": str(bea), "reason": "换人咨询", "expected": "waiting"})
+    assert late.status_code == 409
+    assert query(lambda s: s.query(Visit).one().consultant.username) == "bea"
+
+
+def test_reassign_needs_a_reason_and_says_so(app, api):
+    visit = walk_in(api)
+    response = Staffer(app, "desk").post(f"/admin/visits/{visit['id']}/reassign", {"line": "surgery", "reason": ""})
+    assert response.status_code == 422 and "请填写原因" in response.get_data(as_text=True)
+
+
+def test_a_consultant_sees_and_calls_only_their_own_visitors(app, api, query):
+    mine = walk_in(api, consultant="bea")
+    other = walk_in(api, phone="13912345679", consultant="amy")
+    bea = Staffer(app, "bea")
+    html = bea.get("/admin/").get_data(as_text=True)
+    assert mine["ticket"] in html and other["ticket"] not in html
+    assert bea.post(f"/admin/visits/{other['id']}/act", {"action": "call"}).status_code == 403
+    assert bea.post("/admin/call-next").status_code == 200
+    assert query(lambda s: s.query(Visit).filter_by(public_id=mine["id"]).one().status) == VisitStatus.CALLED
+
+
+def test_rotation_board_shows_who_is_next_and_changes_duty(app, api, query):
+    staff = Staffer(app, "desk")
+    html = staff.get("/admin/rotation").get_data(as_text=True)
+    assert re.search(r'class="next-turn duty-available" data-consultant="amy"', html)
+    response = staff.post(f"/admin/rotation/{ids(query)['amy']}/duty", {"status": "away"})
+    assert re.search(r'class="next-turn duty-available" data-consultant="bea"', response.get_data(as_text=True))
+    assert query(lambda s: s.query(Staff).filter_by(username="amy").one().duty_status) == DutyStatus.AWAY
+    # Triage follows the board: the next walk-in goes to bea.
+    assert walk_in(api)["consultant"] == "bea"
+
+
+def test_only_an_admin_reorders_the_board(app, api, query):
+    admin = Staffer(app, "admin")
+    admin.post(f"/admin/rotation/{ids(query)['amy']}/move", {"direction": "down"})
+    order = query(lambda s: [m.username for m in s.query(Staff).filter_by(role=Role.CONSULTANT)
+                             .order_by(Staff.rotation_order)])
+    assert order[:2] == ["bea", "amy"]
