@@ -1,0 +1,82 @@
+"""The front desk in real Chromium: a kiosk check-in appears without reloading; the desk reassigns
+and calls it; a board in another browser context shows the call."""
+
+import pytest
+
+from lobby.models import ClinicSettings
+
+from ..factories import PASSWORD
+from ..serverproc import ServerProcess
+
+
+@pytest.fixture
+def server(api, app, tmp_path, query):
+    def always_open(session):
+        session.query(ClinicSettings).one().open_all_day = True
+        session.commit()
+
+    query(always_open)
+    env = {"DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": app.config["SECRET_KEY"],
+           "LOBBY_INSTANCE_PATH": str(tmp_path / "instance")}
+    with ServerProcess(env) as running:
+        yield running
+
+
+def log_in(browser, server, username="desk"):
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(server.url + "/admin/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector('[data-admin][data-connected="1"]')
+    return page
+
+
+def kiosk_walk_in(browser, server):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    page.goto(server.url + "/kiosk/")
+    page.get_by_role("button", name="现场咨询").click()
+    page.fill("input[name=name]", "欧阳娜娜")
+    page.fill("input[name=phone]", "13900139000")
+    page.locator("label.chip", has_text="女").first.click()
+    page.fill("input[name=birth_year]", "1990")
+    page.locator("label.chip", has_text="果酸焕肤").click()
+    page.get_by_role("button", name="下一步").click()
+    page.locator("label.chip", has_text="乳胶").click()
+    page.locator("label.chip:has(input[name=pregnancy][value=no])").click()
+    page.locator("label.chip:has(input[name=smoking][value=no])").click()
+    page.locator("input[name=consent_privacy]").check()
+    page.get_by_role("button", name="领取号码").click()
+    page.wait_for_selector(".slip-number")
+    context.close()
+
+
+def test_desk_sees_a_kiosk_check_in_live_reassigns_and_calls_it(server, browser, artifacts):
+    desk = log_in(browser, server)
+    board = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    board.goto(server.url + "/display/")
+    board.wait_for_selector('[data-board][data-connected="1"]')
+    assert desk.locator("tr[data-ticket]").count() == 0
+
+    kiosk_walk_in(browser, server)
+    row = desk.locator('tr[data-ticket="A001"]')
+    row.wait_for(timeout=10_000)  # no reload: the /admin ping made the list re-fetch itself
+    assert "欧阳娜娜" in row.inner_text() and "过敏" in row.inner_text()
+    desk.screenshot(path=str(artifacts / "admin-waiting-list.png"), full_page=True)
+
+    row.locator("summary", has_text="改派").click()
+    row.locator("select[name=consultant]").select_option(label="Bea")
+    row.locator("input[name=reason]").fill("客户希望换一位咨询师")
+    row.get_by_role("button", name="改派").click()
+    desk.wait_for_function("document.querySelector('tr[data-ticket=\"A001\"]').innerText.includes('Bea')")
+
+    desk.locator('tr[data-ticket="A001"]').get_by_role("button", name="叫号").click()
+    board.locator('.call-latest[data-ticket="A001"]').wait_for(timeout=10_000)
+    assert "2 号咨询室" in board.locator(".call-latest").inner_text()  # Bea's room
+    desk.locator('tr[data-ticket="A001"] .status-called').wait_for()
+
+    desk.goto(server.url + "/admin/rotation")
+    desk.wait_for_selector("#rotation")
+    desk.screenshot(path=str(artifacts / "admin-rotation-board.png"), full_page=True)
