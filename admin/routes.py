@@ -15,7 +15,7 @@ from lobby.domain.settings import clinic_day, get_settings
 from lobby.domain.waits import QueueSnapshot
 from lobby.extensions import db, limiter
 from lobby.messages import message_for
-from lobby.models import DutyStatus, Line, Role, Staff, VisitStatus
+from lobby.models import DutyStatus, Line, Role, Staff, Visit, VisitStatus
 
 from . import bp
 from .auth import CARE, DESK, EVERYONE, expire_idle_session, roles_required
@@ -40,7 +40,9 @@ def _admin_helpers():
     from lobby import messages
 
     return {"flag_label": messages.flag_label, "duty_label": messages.duty_label,
-            "specialty_label": messages.specialty_label}
+            "specialty_label": messages.specialty_label, "message_for": message_for,
+            "gender_label": messages.gender_label, "channel_label": messages.channel_label,
+            "answer_label": messages.answer_label}
 
 
 @bp.before_request
@@ -262,3 +264,31 @@ def move(staff_id: int):
             visits.audit(db.session, actor(), "reorder", None, staff=board[other].username)
             visits.events.record(db.session, "staff.reordered")
     return rotation()
+
+
+# --- visitor detail -----------------------------------------------------------------------------------
+
+
+@bp.get("/visits/<public_id>", endpoint="visit_detail")
+@roles_required(*EVERYONE)
+def visit_detail(public_id: str):
+    """Contact data, visit history and the questionnaire's flags; the answers open on request."""
+    visit = _visit_for(public_id)
+    history = []
+    if visit.client_id is not None:
+        history = db.session.scalars(select(Visit).where(Visit.client_id == visit.client_id)
+                                     .order_by(Visit.checked_in_at.desc())).all()
+    return render_template("admin/visit.html", visit=visit, history=history, settings=get_settings(db.session),
+                           me=current_user, is_desk=is_desk(), form=visit.questionnaire)
+
+
+@bp.get("/visits/<public_id>/answers", endpoint="visit_answers")
+@roles_required(*EVERYONE)
+def visit_answers(public_id: str):
+    """The health answers themselves; every opening is recorded in the audit trail."""
+    with visits.unit_of_work(db.session):
+        visit = _visit_for(public_id)
+        if visit.questionnaire is None:
+            abort(404)
+        visits.audit(db.session, actor(), "view_answers", visit)
+    return render_template("admin/_answers.html", visit=visit, form=visit.questionnaire)

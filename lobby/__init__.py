@@ -32,7 +32,14 @@ def _register_template_helpers(app: Flask) -> None:
     def clinic_time(moment) -> str:
         return moment.astimezone(clinic_zone(db.session)).strftime("%H:%M") if moment else ""
 
+    def clinic_datetime(moment) -> str:
+        return moment.astimezone(clinic_zone(db.session)).strftime("%Y-%m-%d %H:%M") if moment else ""
+
+    def clinic_date(moment) -> str:
+        return moment.astimezone(clinic_zone(db.session)).date().isoformat() if moment else ""
+
     app.jinja_env.filters.update(mask_name=mask_name, localized=localized, clinic_time=clinic_time,
+                                 clinic_datetime=clinic_datetime, clinic_date=clinic_date,
                                  kind_label=kind_label, status_label=status_label)
     app.jinja_env.globals.update(locale_code=locale_code)
 

@@ -54,6 +54,12 @@ MESSAGES = {
     "visit_not_active": _l("This visit is no longer in the queue."),
     "reassign_not_queued": _l("Only a waiting or called visitor can be reassigned."),
     "reassign_same": _l("The visitor already has this consultant and line."),
+    "appointment_saved": _l("The appointment is saved."),
+    "appointment_cancelled_ok": _l("The appointment is cancelled."),
+    "csv_required": _l("Choose a CSV file to import."),
+    "csv_too_large": _l("The file is too large (at most 2 MB)."),
+    "csv_encoding": _l("The file must be a CSV saved as UTF-8 or GBK."),
+    "csv_header_missing": _l("The first row must name the columns: name, phone, starts_at, service."),
     "visit_changed": _l("A colleague has just updated this visitor (now %(status)s). Please look again."),
     "note_required": _l("Please write the note."),
     "forbidden": _l("Your role does not allow this."),
@@ -97,6 +103,7 @@ STATUS_LABELS = {
     "booked": _l("booked"),
     "checked_in": _l("checked in"),
     "cancelled": _l("cancelled"),
+    "late": _l("late"),
 }
 
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import secrets
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..models import Appointment, AppointmentStatus, Client, Visit
 from . import clock, events
-from .errors import Conflict, NotFound, ValidationError
+from .errors import Conflict, DomainError, NotFound, ValidationError
 from .phone import normalise_phone
 from .settings import clinic_zone, get_settings
 from .visits import KIOSK, Actor, audit, clean_name, find_client_by_phone, find_service, find_staff
@@ -60,10 +63,14 @@ def book(
     consultant: str | None = None,
     external_id: str | None = None,
     note: str | None = None,
+    existing: Appointment | None = None,
     actor: Actor = KIOSK,
     now: dt.datetime | None = None,
 ) -> tuple[Appointment, bool]:
-    """Create an appointment, or update the one with the same external_id. Returns (it, created)."""
+    """Create an appointment, or update `existing` or the one with the same external_id.
+
+    Returns (the appointment, whether it was created).
+    """
     now = now or clock.utcnow()
     name = clean_name(name)
     phone = normalise_phone(phone)
@@ -77,8 +84,8 @@ def book(
     if external_id is not None and (not isinstance(external_id, str) or len(external_id) > 120):
         raise ValidationError("external_id_invalid", field="external_id")
 
-    appointment = None
-    if external_id:
+    appointment = existing
+    if appointment is None and external_id:
         appointment = session.scalars(select(Appointment).where(Appointment.external_id == external_id)).first()
     created = appointment is None
     if not created and appointment.status != AppointmentStatus.BOOKED:
@@ -167,3 +174,57 @@ def check_arrival(session: Session, appointment: Appointment, now: dt.datetime |
         raise Conflict("appointment_too_early",
                        time=appointment.starts_at.astimezone(tz).strftime("%H:%M"))
 
+
+
+def status_of(appointment: Appointment, now: dt.datetime, late_minutes: int, tz) -> str:
+    """booked / late / checked_in / no_show / cancelled, as the desk reads the day."""
+    status = appointment.status.value
+    if status != "booked":
+        return status
+    if now > appointment.starts_at + dt.timedelta(minutes=late_minutes):
+        day_over = clock.local_day(now, tz) > clock.local_day(appointment.starts_at, tz)
+        return "no_show" if day_over else "late"
+    return "booked"
+
+
+CSV_FIELDS = ("name", "phone", "starts_at", "service", "consultant", "external_id")
+
+
+@dataclass
+class ImportReport:
+    imported: int = 0
+    updated: int = 0
+    # (line, field, error code, the error's parameters)
+    rejected: list[tuple[int, str, str, dict]] = field(default_factory=list)
+
+
+def import_csv(session: Session, text: str, *, actor: Actor = KIOSK, now: dt.datetime | None = None) -> ImportReport:
+    """Import appointments from another booking system's CSV (UTF-8, a header row).
+
+    Each row is saved whole or not at all (a savepoint per row); the report says
+    which rows were rejected and why. external_id makes a second import update
+    rather than duplicate.
+    """
+    report = ImportReport()
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    missing = [f for f in ("name", "phone", "starts_at", "service") if f not in (reader.fieldnames or [])]
+    if missing:
+        report.rejected.append((1, missing[0], "csv_header_missing", {}))
+        return report
+    for line_number, row in enumerate(reader, start=2):
+        savepoint = session.begin_nested()
+        try:
+            _, created = book(session, name=row.get("name") or "", phone=row.get("phone") or "",
+                              starts_at=row.get("starts_at") or "", service=(row.get("service") or "").strip(),
+                              consultant=(row.get("consultant") or "").strip() or None,
+                              external_id=(row.get("external_id") or "").strip() or None, actor=actor, now=now)
+            savepoint.commit()
+        except DomainError as err:
+            savepoint.rollback()
+            report.rejected.append((line_number, err.field or "", err.code, err.params))
+            continue
+        if created:
+            report.imported += 1
+        else:
+            report.updated += 1
+    return report

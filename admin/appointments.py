@@ -1,0 +1,127 @@
+"""Today's appointments at the desk: list, book, edit, cancel, confirmation with QR, CSV import."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import render_template, url_for
+from flask_login import current_user
+from htmx_flask import request
+from sqlalchemy import select
+
+from lobby.domain import appointments as appts
+from lobby.domain import clock, visits
+from lobby.domain.errors import DomainError
+from lobby.domain.settings import clinic_day, clinic_zone, get_settings
+from lobby.extensions import db
+from lobby.messages import message_for
+from lobby.models import Role, Service, Staff
+from lobby.tokens import appointment_token
+
+from . import bp
+from .auth import DESK, roles_required
+
+MAX_CSV_BYTES = 2_000_000
+
+
+def _actor():
+    return visits.Actor(f"staff:{current_user.username}", current_user.id)
+
+
+def _day() -> dt.date:
+    raw = request.values.get("date", "")
+    try:
+        return dt.date.fromisoformat(raw) if raw else clinic_day(db.session)
+    except ValueError:
+        return clinic_day(db.session)
+
+
+def page_context(**extra) -> dict:
+    day = _day()
+    settings = get_settings(db.session)
+    now, tz = clock.utcnow(), clinic_zone(db.session)
+    rows = [(a, appts.status_of(a, now, settings.late_arrival_minutes, tz)) for a in appts.on_day(db.session, day)]
+    return {
+        "day": day, "rows": rows, "settings": settings, "me": current_user, "is_desk": True,
+        "services": db.session.scalars(select(Service).where(Service.active).order_by(Service.line_id, Service.id)).all(),
+        "consultants": db.session.scalars(select(Staff).where(Staff.active, Staff.role.in_([Role.CONSULTANT, Role.DOCTOR]))
+                                          .order_by(Staff.role, Staff.rotation_order)).all(),
+        "form": {}, "errors": {}, **extra,
+    }
+
+
+def _render(status: int = 200, **extra):
+    context = page_context(**extra)
+    template = "admin/_appointments.html" if request.htmx else "admin/appointments.html"
+    return render_template(template, **context), status
+
+
+@bp.get("/appointments", endpoint="appointments")
+@roles_required(*DESK)
+def appointments():
+    return _render()
+
+
+@bp.post("/appointments", endpoint="book")
+@roles_required(*DESK)
+def book():
+    """Book a new appointment, or save changes to one (`id` in the form)."""
+    form = request.form
+    starts = f"{form.get('date', '')}T{form.get('time', '')}" if form.get("date") and form.get("time") else ""
+    try:
+        with visits.unit_of_work(db.session):
+            existing = appts.get_appointment(db.session, form["id"]) if form.get("id") else None
+            service = db.session.get(Service, int(form["service"])) if form.get("service", "").isdigit() else None
+            consultant = db.session.get(Staff, int(form["consultant"])) if form.get("consultant", "").isdigit() else None
+            appts.book(db.session, name=form.get("name", ""), phone=form.get("phone", ""), starts_at=starts,
+                       service=service.code if service else "", consultant=consultant.username if consultant else None,
+                       existing=existing, actor=_actor())
+    except DomainError as err:
+        return _render(422, form=form, errors={err.field or "name": message_for(err.code, **err.params)})
+    return _render(message=message_for("appointment_saved"))
+
+
+@bp.post("/appointments/<public_id>/cancel", endpoint="cancel_appointment")
+@roles_required(*DESK)
+def cancel_appointment(public_id: str):
+    try:
+        with visits.unit_of_work(db.session):
+            appts.cancel(db.session, appts.get_appointment(db.session, public_id), actor=_actor())
+    except DomainError as err:
+        return _render(err.status, message=message_for(err.code, **err.params), message_kind="error")
+    return _render(message=message_for("appointment_cancelled_ok"))
+
+
+@bp.get("/appointments/<public_id>", endpoint="appointment_detail")
+@roles_required(*DESK)
+def appointment_detail(public_id: str):
+    """The confirmation to print or copy for the visitor, with the check-in QR code."""
+    booking = appts.get_appointment(db.session, public_id)
+    token = appointment_token(booking.public_id)
+    return render_template("admin/appointment.html", booking=booking, settings=get_settings(db.session),
+                           me=current_user, is_desk=True,
+                           qr_url=url_for("kiosk.appointment_qr", token=token),
+                           checkin_url=url_for("kiosk.appointment", token=token, _external=True))
+
+
+@bp.post("/appointments/import", endpoint="import_appointments")
+@roles_required(*DESK)
+def import_appointments():
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _render(422, message=message_for("csv_required"), message_kind="error")
+    raw = upload.read(MAX_CSV_BYTES + 1)
+    if len(raw) > MAX_CSV_BYTES:
+        return _render(422, message=message_for("csv_too_large"), message_kind="error")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = raw.decode("gb18030")  # Chinese Excel saves CSV in GBK/GB18030
+        except UnicodeDecodeError:
+            return _render(422, message=message_for("csv_encoding"), message_kind="error")
+    with visits.unit_of_work(db.session):
+        report = appts.import_csv(db.session, text, actor=_actor())
+    return _render(report=report)
+
+
