@@ -80,3 +80,20 @@ def test_desk_sees_a_kiosk_check_in_live_reassigns_and_calls_it(server, browser,
     desk.goto(server.url + "/admin/rotation")
     desk.wait_for_selector("#rotation")
     desk.screenshot(path=str(artifacts / "admin-rotation-board.png"), full_page=True)
+
+
+def test_screens_of_the_desk(api, server, browser, artifacts):
+    for minute, phone in ((0, "13800138001"), (30, "13800138002")):
+        api.post("/api/v1/appointments", json={"name": "王小美", "phone": phone, "service": "peel",
+                                               "starts_at": f"2099-01-01T10:{minute:02d}:00+08:00"})
+    kiosk_walk_in(browser, server)
+    desk = log_in(browser, server)
+    desk.goto(server.url + "/admin/appointments?date=2099-01-01")
+    desk.wait_for_selector("tr[data-code]")
+    desk.screenshot(path=str(artifacts / "admin-appointments.png"), full_page=True)
+    desk.goto(server.url + "/admin/")
+    desk.locator('tr[data-ticket="A001"] .visitor a').click()
+    desk.get_by_role("button", name="查看答案").click()
+    desk.wait_for_selector("dl.answers")
+    assert "乳胶" in desk.inner_text("dl.answers")
+    desk.screenshot(path=str(artifacts / "admin-visitor-detail.png"), full_page=True)
