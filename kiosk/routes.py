@@ -97,22 +97,7 @@ def _client_serializer() -> URLSafeTimedSerializer:
 
 
 def choices() -> dict:
-    """What the registration form offers: treatments by line, consultants, partner stores."""
-    lines = db.session.scalars(select_lines()).all()
-    return {
-        "lines": [(line, [s for s in line.services if s.active]) for line in lines if not line.post_op],
-        "consultants": db.session.scalars(
-            db.select(Staff).where(Staff.active, Staff.role == Role.CONSULTANT).order_by(Staff.rotation_order)
-        ).all(),
-        "partners": db.session.scalars(db.select(PartnerStore).where(PartnerStore.active)
-                                       .order_by(PartnerStore.name)).all(),
-        "genders": registration.GENDERS,
-        "channels": registration.CHANNELS,
-    }
-
-
-def select_lines():
-    return db.select(Line).where(Line.active).order_by(Line.position, Line.id)
+    return registration.form_choices(db.session)
 
 
 # --- start -------------------------------------------------------------------------------

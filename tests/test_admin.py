@@ -29,6 +29,8 @@ ROUTES = [
     ("cancel_appointment", "POST", "/admin/appointments/{booking}/cancel"),
     ("appointment_detail", "GET", "/admin/appointments/{booking}"),
     ("import_appointments", "POST", "/admin/appointments/import"),
+    ("register", "GET", "/admin/register"),
+    ("register_visitor", "POST", "/admin/register"),
     ("logout", "POST", "/admin/logout"),
 ]
 ROLE_USERS = {Role.ADMIN: "admin", Role.FRONTDESK: "desk", Role.CONSULTANT: "bea", Role.DOCTOR: "dr_sun"}
@@ -361,3 +363,22 @@ def test_csv_import_without_the_needed_columns(app, api, query):
     html = csv_upload(Staffer(app, "desk"), "who,when\nx,y\n").get_data(as_text=True)
     assert "name, phone, starts_at, service" in html
     assert query(lambda s: s.query(Appointment).count()) == 0
+
+
+def test_the_desk_registers_a_visitor_with_the_kiosks_checks(app, api, query):
+    staff = Staffer(app, "desk")
+    peel = query(lambda s: s.query(__import__("lobby.models", fromlist=["Service"]).Service)
+                 .filter_by(code="peel").one().id)
+    bad = staff.post("/admin/register", {"kind": "walk-in", "name": "", "phone": "1", "service": str(peel)})
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 422 and "请输入姓名。" in html and "手机号码无效" in html and "请输入出生年份" in html
+    assert query(lambda s: s.query(Visit).count()) == 0
+    data = {"kind": "walk-in", "name": "李雪", "phone": "13900139000", "gender": "female", "birth_year": "1988",
+            "service": str(peel), "key": "desk-form-1"}
+    made = staff.post("/admin/register", data)
+    assert made.status_code == 200 and 'data-registered="A001"' in made.get_data(as_text=True)
+    assert 'data-registered="A001"' in staff.post("/admin/register", data).get_data(as_text=True)  # re-sent
+    assert query(lambda s: s.query(Visit).count()) == 1
+    returning = staff.post("/admin/register", {"kind": "returning", "name": "李雪", "phone": "13900139000"})
+    assert returning.status_code == 200
+    assert query(lambda s: [v.kind.value for v in s.query(Visit).order_by(Visit.id)]) == ["walk-in", "returning"]

@@ -108,3 +108,19 @@ def client_from_details(session: Session, details: VisitorDetails, existing: Cli
         if value is not None:
             setattr(client, field, value)
     return client
+
+
+def form_choices(session: Session) -> dict:
+    """What a registration form offers: treatments by line, consultants, partner stores."""
+    from ..models import Line
+
+    lines = session.scalars(select(Line).where(Line.active).order_by(Line.position, Line.id)).all()
+    return {
+        "lines": [(line, [s for s in line.services if s.active]) for line in lines if not line.post_op],
+        "consultants": session.scalars(select(Staff).where(Staff.active, Staff.role == Role.CONSULTANT)
+                                       .order_by(Staff.rotation_order)).all(),
+        "partners": session.scalars(select(PartnerStore).where(PartnerStore.active)
+                                    .order_by(PartnerStore.name)).all(),
+        "genders": GENDERS,
+        "channels": CHANNELS,
+    }

@@ -1,0 +1,64 @@
+"""Registering a visitor at the desk, for those who won't use the kiosk: the kiosk's checks,
+the questionnaire left for later."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import render_template
+from flask_login import current_user
+from htmx_flask import request
+
+from lobby.domain import registration, visits
+from lobby.domain.errors import DomainError
+from lobby.domain.settings import clinic_day, get_settings
+from lobby.extensions import db
+from lobby.messages import message_for
+from lobby.models import Service, Staff, VisitKind
+
+from . import bp
+from .auth import DESK, roles_required
+
+KINDS = {k.value: k for k in (VisitKind.WALK_IN, VisitKind.RETURNING, VisitKind.POST_OP, VisitKind.COMPLAINT)}
+
+
+def _render(status=200, **extra):
+    # A key per form shown: a re-sent form (double click, flaky Wi-Fi) returns the same ticket.
+    context = {"settings": get_settings(db.session), "me": current_user, "is_desk": True, "form": {},
+               "form_key": secrets.token_urlsafe(16),
+               "errors": {}, "kinds": list(KINDS), **registration.form_choices(db.session), **extra}
+    return render_template("admin/register.html", **context), status
+
+
+@bp.get("/register", endpoint="register")
+@roles_required(*DESK)
+def register():
+    return _render()
+
+
+@bp.post("/register", endpoint="register_visitor")
+@roles_required(*DESK)
+def register_visitor():
+    form = request.form
+    kind = KINDS.get(form.get("kind", "walk-in"))
+    if kind is None:
+        return _render(422, form=form, errors={"kind": message_for("choice_invalid")})
+    key = (form.get("key") or "")[:80] or None
+    try:
+        def make_visit():
+            details = registration.clean_details(db.session, form, full=kind == VisitKind.WALK_IN,
+                                                 today=clinic_day(db.session))
+            client = registration.client_from_details(db.session, details)
+            db.session.flush()
+            return visits.check_in(
+                db.session, kind=kind, client=client, idempotency_key=key,
+                service=db.session.get(Service, details.service_id) if details.service_id else None,
+                requested=db.session.get(Staff, details.requested_id) if details.requested_id else None,
+                actor=visits.Actor(f"staff:{current_user.username}", current_user.id))
+
+        visit = visits.check_in_once(db.session, key, make_visit)
+    except registration.FormInvalid as err:
+        return _render(422, form=form, errors={f: message_for(c) for f, c in err.errors.items()})
+    except DomainError as err:
+        return _render(err.status, form=form, errors={err.field or "name": message_for(err.code, **err.params)})
+    return _render(registered=visit)
