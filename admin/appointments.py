@@ -46,11 +46,27 @@ def page_context(**extra) -> dict:
         "services": db.session.scalars(select(Service).where(Service.active).order_by(Service.line_id, Service.id)).all(),
         "consultants": db.session.scalars(select(Staff).where(Staff.active, Staff.role.in_([Role.CONSULTANT, Role.DOCTOR]))
                                           .order_by(Staff.role, Staff.rotation_order)).all(),
-        "form": {}, "errors": {}, **extra,
+        "errors": {}, **extra,
     }
 
 
+def _edit_form() -> dict:
+    """?edit=<id>: the booking form, filled with that appointment."""
+    wanted = request.args.get("edit")
+    if not wanted:
+        return {}
+    try:
+        booking = appts.get_appointment(db.session, wanted)
+    except DomainError:
+        return {}
+    local = booking.starts_at.astimezone(clinic_zone(db.session))
+    return {"id": booking.public_id, "name": booking.client.name or "", "phone": booking.client.phone or "",
+            "date": local.date().isoformat(), "time": local.strftime("%H:%M"), "service": str(booking.service_id),
+            "consultant": str(booking.staff_id or "")}
+
+
 def _render(status: int = 200, **extra):
+    extra.setdefault("form", _edit_form())
     context = page_context(**extra)
     template = "admin/_appointments.html" if request.htmx else "admin/appointments.html"
     return render_template(template, **context), status

@@ -132,8 +132,8 @@ def index():
     return render_template("admin/index.html", **context)
 
 
-def _visit_for(public_id: str):
-    visit = visits.get_visit(db.session, public_id)
+def _visit_for(public_id: str, lock: bool = False):
+    visit = visits.get_visit(db.session, public_id, lock=lock)
     if not is_desk() and visit.consultant_id != current_user.id:
         abort(403)  # a consultant acts on their own visitors only
     return visit
@@ -153,7 +153,7 @@ def act(public_id: str):
         abort(400)
     try:
         with visits.unit_of_work(db.session):
-            visit = _visit_for(public_id)
+            visit = _visit_for(public_id, lock=True)
             visits.expect_status(visit, request.form.get("expected"))
             if action == "recall" and visit.status != S.CALLED:
                 raise visits.IllegalTransition(visit.status.value, "recalled")
@@ -172,7 +172,7 @@ def reassign(public_id: str):
     form = request.form
     try:
         with visits.unit_of_work(db.session):
-            visit = visits.get_visit(db.session, public_id)
+            visit = visits.get_visit(db.session, public_id, lock=True)
             visits.expect_status(visit, form.get("expected"))
             consultant = None
             if form.get("consultant", "").isdigit():

@@ -382,3 +382,22 @@ def test_the_desk_registers_a_visitor_with_the_kiosks_checks(app, api, query):
     returning = staff.post("/admin/register", {"kind": "returning", "name": "李雪", "phone": "13900139000"})
     assert returning.status_code == 200
     assert query(lambda s: [v.kind.value for v in s.query(Visit).order_by(Visit.id)]) == ["walk-in", "returning"]
+
+
+@pytest.mark.parametrize("steps,audited", [
+    ([("call", "waiting"), ("skip", "called")], "no_show"),
+    ([("call", "waiting"), ("skip", "called"), ("requeue", "no_show")], "waiting"),
+    ([("left", "waiting")], "left"),
+])
+def test_skip_requeue_and_left_are_audited(app, api, query, steps, audited):
+    visit = walk_in(api, consultant="amy")
+    staff = Staffer(app, "desk")
+    for action, expected in steps:
+        assert staff.post(f"/admin/visits/{visit['id']}/act", {"action": action, "expected": expected}).status_code == 200
+    last = query(lambda s: s.query(AuditEntry).order_by(AuditEntry.id.desc()).first())
+    assert (last.action, last.actor_id is not None) == (audited, True)
+
+
+def test_the_edit_link_fills_the_booking_form(app, api, booking):
+    html = Staffer(app, "desk").get(f"/admin/appointments?date=2026-03-10&edit={booking['id']}").get_data(as_text=True)
+    assert f'name="id" value="{booking["id"]}"' in html and 'value="10:30"' in html

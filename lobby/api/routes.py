@@ -256,7 +256,7 @@ def transition(public_id):
     if target is None:
         raise ValidationError("status_invalid", field="to", status=str(wanted))
     with visits.unit_of_work(db.session):
-        visit = visits.get_visit(db.session, public_id)
+        visit = visits.get_visit(db.session, public_id, lock=True)
         if (wanted == "recalled") != (visit.status == VisitStatus.CALLED and target == VisitStatus.CALLED):
             # "called" is for a first call, "recalled" only for a visitor already called.
             raise visits.IllegalTransition(visit.status.value, wanted)
@@ -268,7 +268,7 @@ def transition(public_id):
 def reassign(public_id):
     body = json_body()
     with visits.unit_of_work(db.session):
-        visit = visits.get_visit(db.session, public_id)
+        visit = visits.get_visit(db.session, public_id, lock=True)
         visits.reassign(
             db.session,
             visit,

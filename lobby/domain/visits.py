@@ -97,8 +97,13 @@ def _event(session: Session, name: str, visit: Visit, **extra) -> None:
 # --- look-ups -----------------------------------------------------------------
 
 
-def get_visit(session: Session, public_id: str) -> Visit:
-    visit = session.scalars(select(Visit).where(Visit.public_id == public_id)).first()
+def get_visit(session: Session, public_id: str, *, lock: bool = False) -> Visit:
+    """A visit by its public id; `lock` takes its row lock on PostgreSQL, so that two staff acting
+    on one visitor at once are serialised (SQLite's write transactions already are)."""
+    query = select(Visit).where(Visit.public_id == public_id)
+    if lock:
+        query = query.with_for_update(of=Visit)
+    visit = session.scalars(query).first()
     if visit is None:
         raise NotFound("visit_not_found")
     return visit
@@ -360,6 +365,8 @@ def next_for(session: Session, consultant: Staff, day: dt.date) -> Visit | None:
         .where(Visit.clinic_day == day, Visit.status == S.WAITING, Visit.consultant_id == consultant.id,
                Visit.kind != VisitKind.COMPANION)
         .order_by(Visit.checked_in_at, Visit.id)
+        # Two consultants calling at once on PostgreSQL: each takes a different visitor.
+        .with_for_update(skip_locked=True, of=Visit)
     ).first()
     if own is not None:
         return own
@@ -368,6 +375,7 @@ def next_for(session: Session, consultant: Staff, day: dt.date) -> Visit | None:
         .where(Visit.clinic_day == day, Visit.status == S.WAITING, Visit.consultant_id.is_(None),
                Visit.kind.not_in([VisitKind.COMPANION, VisitKind.COMPLAINT]))
         .order_by(Visit.checked_in_at, Visit.id)
+        .with_for_update(skip_locked=True, of=Visit)
     ).all()
     for visit in unassigned:
         if triage.fits(consultant, triage.wanted_specialties(visit.line, visit.service)):
