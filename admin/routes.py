@@ -292,3 +292,33 @@ def visit_answers(public_id: str):
             abort(404)
         visits.audit(db.session, actor(), "view_answers", visit)
     return render_template("admin/_answers.html", visit=visit, form=visit.questionnaire)
+
+
+@bp.route("/visits/<public_id>/questionnaire", methods=["GET", "POST"], endpoint="fill_questionnaire")
+@roles_required(*EVERYONE)
+def fill_questionnaire(public_id: str):
+    """The questionnaire filled in later with the visitor (registered at the desk, say)."""
+    from lobby.domain import questionnaire as q
+
+    visit = _visit_for(public_id)
+    if visit.questionnaire is not None:
+        return redirect(url_for("admin.visit_detail", public_id=public_id))
+    errors, answers = {}, {}
+    if request.method == "POST":
+        answers = request.form
+        try:
+            cleaned, flags, consents = q.clean_answers(request.form)
+            with visits.unit_of_work(db.session):
+                visit = _visit_for(public_id, lock=True)
+                if visit.questionnaire is None:
+                    q.record_answers(db.session, visit, cleaned, flags, consents)
+                    visits.audit(db.session, actor(), "questionnaire", visit)
+                    visits.events.record(db.session, "visit.questionnaire", visit=visit.public_id)
+            return redirect(url_for("admin.visit_detail", public_id=public_id))
+        except DomainError as err:
+            errors = {err.field: message_for(err.code, **err.params)}
+    elif visit.client_id is not None:
+        answers = q.last_answers(db.session, visit.client_id) or {}
+    return render_template("admin/questionnaire.html", visit=visit, answers=answers, errors=errors, q=q,
+                           settings=get_settings(db.session), me=current_user, is_desk=is_desk()), \
+        (422 if errors else 200)

@@ -29,6 +29,7 @@ ROUTES = [
     ("cancel_appointment", "POST", "/admin/appointments/{booking}/cancel"),
     ("appointment_detail", "GET", "/admin/appointments/{booking}"),
     ("import_appointments", "POST", "/admin/appointments/import"),
+    ("fill_questionnaire", "GET", "/admin/visits/{visit}/questionnaire"),
     ("register", "GET", "/admin/register"),
     ("register_visitor", "POST", "/admin/register"),
     ("logout", "POST", "/admin/logout"),
@@ -401,3 +402,17 @@ def test_skip_requeue_and_left_are_audited(app, api, query, steps, audited):
 def test_the_edit_link_fills_the_booking_form(app, api, booking):
     html = Staffer(app, "desk").get(f"/admin/appointments?date=2026-03-10&edit={booking['id']}").get_data(as_text=True)
     assert f'name="id" value="{booking["id"]}"' in html and 'value="10:30"' in html
+
+
+def test_the_questionnaire_can_be_filled_in_later_at_the_desk(app, api, query):
+    visit = walk_in(api)
+    staff = Staffer(app, "desk")
+    path = f"/admin/visits/{visit['id']}/questionnaire"
+    assert 'name="consent_privacy"' in staff.client.get(path).get_data(as_text=True)
+    missing = staff.client.post(path, data={"csrf_token": staff.csrf, "pregnancy": "no", "smoking": "no"})
+    assert missing.status_code == 422 and "请同意隐私声明" in missing.get_data(as_text=True)
+    saved = staff.client.post(path, data={"csrf_token": staff.csrf, "pregnancy": "pregnant", "smoking": "no",
+                                          "consent_privacy": "1"})
+    assert saved.status_code == 302
+    assert query(lambda s: s.query(HealthQuestionnaire).one().flags) == ["pregnancy"]
+    assert query(lambda s: s.query(AuditEntry).filter_by(action="questionnaire").count()) == 1
