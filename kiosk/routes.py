@@ -26,7 +26,7 @@ from lobby.domain.phone import normalise_phone
 from lobby.domain.settings import clinic_day, get_settings, is_open
 from lobby.extensions import db
 from lobby.messages import message_for
-from lobby.models import Appointment, Client, Line, PartnerStore, Role, Service, Staff, Visit, VisitKind, VisitStatus
+from lobby.models import Appointment, Client, Line, Service, Staff, Visit, VisitKind, VisitStatus
 from lobby.tokens import TokenError, appointment_token, read_appointment_token, read_ticket_token, ticket_token
 
 from . import bp

@@ -30,7 +30,7 @@ def chime_wav() -> bytes:
     total = 2.2
     high = _bell(659.25, 1.6, 0.0, total)   # E5
     low = _bell(523.25, 1.8, 0.45, total)   # C5
-    mixed = [h + lo for h, lo in zip(high, low)]
+    mixed = [h + lo for h, lo in zip(high, low, strict=True)]
     peak = max(abs(s) for s in mixed) or 1.0
     frames = b"".join(struct.pack("<h", int(0.6 * 32767 * s / peak)) for s in mixed)
     buffer = io.BytesIO()

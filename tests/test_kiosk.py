@@ -6,7 +6,7 @@ import re
 import pytest
 
 from lobby.extensions import db
-from lobby.models import (Appointment, AppointmentStatus, Client, HealthQuestionnaire, Line, Service, Staff, Visit,
+from lobby.models import (Appointment, AppointmentStatus, Client, HealthQuestionnaire, Service, Staff, Visit,
                           VisitKind)
 from lobby.tokens import appointment_token
 

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from lobby.extensions import db, socketio
+from lobby.extensions import socketio
 from lobby.models import ClinicSettings, HealthQuestionnaire, Visit
 from lobby.tokens import ticket_token
 

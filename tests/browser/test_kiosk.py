@@ -2,7 +2,6 @@
 the camera path through the server-side QR decoder, and the idle reset."""
 
 import datetime as dt
-import io
 
 import pytest
 import qrcode
