@@ -44,3 +44,21 @@ def browser(playwright):
 def artifacts():
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture
+def server(api, app, tmp_path, query):
+    """The real server process over the test clinic's database, open around the clock."""
+    from lobby.models import ClinicSettings
+
+    from ..serverproc import ServerProcess
+
+    def always_open(session):
+        session.query(ClinicSettings).one().open_all_day = True  # the server runs on the real clock
+        session.commit()
+
+    query(always_open)
+    env = {"DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": app.config["SECRET_KEY"],
+           "LOBBY_INSTANCE_PATH": str(tmp_path / "instance")}
+    with ServerProcess(env) as running:
+        yield running

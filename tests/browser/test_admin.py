@@ -1,25 +1,9 @@
 """The front desk in real Chromium: a kiosk check-in appears without reloading; the desk reassigns
 and calls it; a board in another browser context shows the call."""
 
-import pytest
 
-from lobby.models import ClinicSettings
 
 from ..factories import PASSWORD
-from ..serverproc import ServerProcess
-
-
-@pytest.fixture
-def server(api, app, tmp_path, query):
-    def always_open(session):
-        session.query(ClinicSettings).one().open_all_day = True
-        session.commit()
-
-    query(always_open)
-    env = {"DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": app.config["SECRET_KEY"],
-           "LOBBY_INSTANCE_PATH": str(tmp_path / "instance")}
-    with ServerProcess(env) as running:
-        yield running
 
 
 def log_in(browser, server, username="desk"):

@@ -3,7 +3,6 @@ the camera path through the server-side QR decoder, and the idle reset."""
 
 import datetime as dt
 
-import pytest
 import qrcode
 from PIL import Image
 
@@ -12,22 +11,7 @@ from lobby.extensions import db
 from lobby.models import Appointment, AppointmentStatus, ClinicSettings, Client, Service, Staff
 from lobby.tokens import appointment_token
 
-from ..serverproc import ServerProcess
 from .conftest import CHROMIUM, LAUNCH_ARGS
-
-
-@pytest.fixture
-def server(api, app, tmp_path, query):
-    def always_open(session):
-        settings = session.query(ClinicSettings).one()
-        settings.open_all_day = True  # the server runs on the real clock, at any hour CI runs
-        session.commit()
-
-    query(always_open)
-    env = {"DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": app.config["SECRET_KEY"],
-           "LOBBY_INSTANCE_PATH": str(tmp_path / "instance")}
-    with ServerProcess(env) as running:
-        yield running
 
 
 class Shots:
