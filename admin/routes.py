@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 from flask import abort, redirect, render_template, session, url_for
@@ -11,7 +12,7 @@ from sqlalchemy import select
 
 from lobby.domain import clock, desk, visits
 from lobby.domain.errors import DomainError
-from lobby.domain.settings import clinic_day, get_settings
+from lobby.domain.settings import clinic_day, clinic_zone, get_settings
 from lobby.domain.waits import QueueSnapshot
 from lobby.extensions import db, limiter
 from lobby.messages import message_for
@@ -322,3 +323,57 @@ def fill_questionnaire(public_id: str):
     return render_template("admin/questionnaire.html", visit=visit, answers=answers, errors=errors, q=q,
                            settings=get_settings(db.session), me=current_user, is_desk=is_desk()), \
         (422 if errors else 200)
+
+
+# --- personal data: erasure, audit trail -------------------------------------------------------------
+
+
+@bp.post("/clients/<public_id>/erase", endpoint="erase_client")
+@roles_required(Role.ADMIN)
+def erase_client(public_id: str):
+    """Erasure on request (PIPL): the client's name, phone, answers and notes are gone."""
+    from lobby.domain.privacy_lifecycle import erase_client as erase
+    from lobby.models import Client
+
+    client = db.session.scalars(select(Client).where(Client.public_id == public_id)).first()
+    if client is None:
+        abort(404)
+    try:
+        with visits.unit_of_work(db.session):
+            erase(db.session, db.session.get(Client, client.id), actor=actor())
+    except DomainError as err:
+        return render_template("admin/message.html", message=message_for(err.code), settings=get_settings(db.session),
+                               me=current_user, is_desk=True), err.status
+    return render_template("admin/message.html", message=message_for("client_erased"),
+                           settings=get_settings(db.session), me=current_user, is_desk=True)
+
+
+AUDIT_PAGE = 200
+
+
+@bp.get("/audit", endpoint="audit_trail")
+@roles_required(Role.ADMIN)
+def audit_trail():
+    """Who did what to whom, filterable by action, staff member and day. Never health answers."""
+    from lobby.models import AuditEntry
+
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(AUDIT_PAGE)
+    action = request.args.get("action") or ""
+    who = request.args.get("actor") or ""
+    day = request.args.get("date") or ""
+    if action:
+        query = query.where(AuditEntry.action == action)
+    if who.isdigit():
+        query = query.where(AuditEntry.actor_id == int(who))
+    if day:
+        try:
+            start, end = clock.day_bounds(dt.date.fromisoformat(day), clinic_zone(db.session))
+            query = query.where(AuditEntry.at >= start, AuditEntry.at < end)
+        except ValueError:
+            day = ""
+    entries = db.session.scalars(query).all()
+    actions = db.session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
+    staff = db.session.scalars(select(Staff).order_by(Staff.username)).all()
+    return render_template("admin/audit.html", entries=entries, actions=actions, staff=staff,
+                           filters={"action": action, "actor": who, "date": day},
+                           settings=get_settings(db.session), me=current_user, is_desk=True)

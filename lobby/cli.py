@@ -14,6 +14,8 @@ from .models import Role, Staff
 
 
 def register_cli(app: Flask) -> None:
+    register_privacy_cli(app)
+
     @app.cli.command("create-staff")
     @click.option("--username", required=True)
     @click.option("--password", required=True)
@@ -67,3 +69,16 @@ def register_cli(app: Flask) -> None:
             with open(credentials_file, "w") as fh:
                 fh.write(login + "\n")
             os.chmod(credentials_file, 0o600)
+
+
+def register_privacy_cli(app: Flask) -> None:
+    @app.cli.command("purge")
+    def purge_command():
+        """Forget personal data older than the retention period (run daily from cron or a timer)."""
+        from .domain.privacy_lifecycle import purge
+        from .domain.visits import unit_of_work
+
+        with unit_of_work(db.session):
+            report = purge(db.session)
+        click.echo(f"purged before {report.cutoff}: {report.clients} client(s), "
+                   f"{report.questionnaires} questionnaire(s)")

@@ -60,6 +60,8 @@ MESSAGES = {
     "csv_too_large": _l("The file is too large (at most 2 MB)."),
     "csv_encoding": _l("The file must be a CSV saved as UTF-8 or GBK."),
     "csv_header_missing": _l("The first row must name the columns: name, phone, starts_at, service."),
+    "client_in_the_building": _l("This client is still in the clinic; erase their data after the visit."),
+    "client_erased": _l("The client's personal data is erased."),
     "visit_changed": _l("A colleague has just updated this visitor (now %(status)s). Please look again."),
     "note_required": _l("Please write the note."),
     "forbidden": _l("Your role does not allow this."),

@@ -391,6 +391,7 @@ class AuditEntry(db.Model):
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
 
     actor: Mapped[Staff | None] = relationship()
+    visit: Mapped[Visit | None] = relationship()
 
 
 class ApiKey(db.Model):

@@ -30,6 +30,8 @@ ROUTES = [
     ("appointment_detail", "GET", "/admin/appointments/{booking}"),
     ("import_appointments", "POST", "/admin/appointments/import"),
     ("fill_questionnaire", "GET", "/admin/visits/{visit}/questionnaire"),
+    ("erase_client", "POST", "/admin/clients/{client}/erase"),
+    ("audit_trail", "GET", "/admin/audit"),
     ("register", "GET", "/admin/register"),
     ("register_visitor", "POST", "/admin/register"),
     ("logout", "POST", "/admin/logout"),
@@ -73,6 +75,8 @@ def ids(query):
         found = {u: session.query(Staff).filter_by(username=u).one().id for u in ("amy", "bea")}
         booking = session.query(Appointment).first()
         found["booking"] = booking.public_id if booking else "none"
+        visit = session.query(Visit).first()
+        found["client"] = visit.client.public_id if visit and visit.client else "none"
         return found
 
     return query(look)
@@ -416,3 +420,17 @@ def test_the_questionnaire_can_be_filled_in_later_at_the_desk(app, api, query):
     assert saved.status_code == 302
     assert query(lambda s: s.query(HealthQuestionnaire).one().flags) == ["pregnancy"]
     assert query(lambda s: s.query(AuditEntry).filter_by(action="questionnaire").count()) == 1
+
+
+def test_an_admin_erases_a_client_after_their_visit(app, api, query):
+    visit = walk_in(api)
+    admin = Staffer(app, "admin")
+    client_id = query(lambda s: s.query(Visit).one().client.public_id)
+    refused = admin.client.post(f"/admin/clients/{client_id}/erase", data={"csrf_token": admin.csrf})
+    assert refused.status_code == 409 and "仍在" in refused.get_data(as_text=True)
+    admin.post(f"/admin/visits/{visit['id']}/act", {"action": "left", "expected": "waiting"})
+    done = admin.client.post(f"/admin/clients/{client_id}/erase", data={"csrf_token": admin.csrf})
+    assert done.status_code == 200
+    assert query(lambda s: (s.query(Visit).one().client.name, s.query(Visit).one().client.phone)) == (None, None)
+    trail = admin.client.get("/admin/audit?action=erase").get_data(as_text=True)
+    assert 'data-action="erase"' in trail and "欧阳娜娜" not in trail and 'data-action="check_in"' not in trail
