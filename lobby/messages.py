@@ -106,6 +106,7 @@ STATUS_LABELS = {
     "checked_in": _l("checked in"),
     "cancelled": _l("cancelled"),
     "late": _l("late"),
+    "kept": _l("kept"),
 }
 
 
@@ -140,6 +141,7 @@ ANSWER_LABELS = {
     "pregnancy:unsure": _l("Not sure"),
     "smoking:no": _l("No"), "smoking:yes": _l("Yes"), "smoking:quit": _l("I quit"),
     "other": _l("Other"),
+    "-": _l("Not asked"),
 }
 
 

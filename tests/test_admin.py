@@ -32,6 +32,8 @@ ROUTES = [
     ("fill_questionnaire", "GET", "/admin/visits/{visit}/questionnaire"),
     ("erase_client", "POST", "/admin/clients/{client}/erase"),
     ("audit_trail", "GET", "/admin/audit"),
+    ("reports", "GET", "/admin/reports"),
+    ("export_report", "GET", "/admin/reports/export?table=by_kind"),
     ("register", "GET", "/admin/register"),
     ("register_visitor", "POST", "/admin/register"),
     ("logout", "POST", "/admin/logout"),

@@ -81,3 +81,12 @@ def test_screens_of_the_desk(api, server, browser, artifacts):
     desk.wait_for_selector("dl.answers")
     assert "乳胶" in desk.inner_text("dl.answers")
     desk.screenshot(path=str(artifacts / "admin-visitor-detail.png"), full_page=True)
+
+
+def test_the_reports_page_with_its_charts(api, server, browser, artifacts):
+    kiosk_walk_in(browser, server)
+    desk = log_in(browser, server)
+    desk.goto(server.url + "/admin/reports")
+    desk.wait_for_selector(".bar > span")
+    assert desk.locator(".bar-row").count() >= 4
+    desk.screenshot(path=str(artifacts / "admin-reports.png"), full_page=True)
