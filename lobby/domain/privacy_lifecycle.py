@@ -45,7 +45,10 @@ def _forget_client(session: Session, client: Client, now: dt.datetime) -> None:
     session.execute(update(Appointment).where(Appointment.client_id == client.id).values(note=None))
 
 
-def purge(session: Session, *, now: dt.datetime | None = None, actor: Actor = Actor("purge")) -> PurgeReport:
+PURGE = Actor("purge")
+
+
+def purge(session: Session, *, now: dt.datetime | None = None, actor: Actor = PURGE) -> PurgeReport:
     """Forget what is older than the clinic's retention period. Visits still in the building are
     never touched, nor is a client with one, or with an appointment still to come."""
     now = now or clock.utcnow()
