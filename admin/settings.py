@@ -1,0 +1,75 @@
+"""The clinic's settings pages (admins): clinic, lines, services, staff accounts, partner stores."""
+
+from __future__ import annotations
+
+from flask import abort, render_template
+from flask_login import current_user
+from htmx_flask import request
+from sqlalchemy import select
+
+from lobby.domain import clinic_admin, visits
+from lobby.domain.registration import FormInvalid
+from lobby.domain.settings import get_settings
+from lobby.extensions import db
+from lobby.messages import message_for
+from lobby.models import Line, PartnerStore, Role, Service, Staff
+
+from . import bp
+from .auth import roles_required
+
+SECTIONS = {
+    "lines": (Line, clinic_admin.save_line, Line.position),
+    "services": (Service, clinic_admin.save_service, Service.line_id),
+    "staff": (Staff, clinic_admin.save_staff, Staff.username),
+    "partners": (PartnerStore, clinic_admin.save_partner, PartnerStore.name),
+}
+
+
+def _page(section: str, status: int = 200, **extra):
+    if section != "clinic" and section not in SECTIONS:
+        abort(404)
+    context = {"section": section, "settings": get_settings(db.session), "me": current_user, "is_desk": True,
+               "errors": {}, "form": None, "editing": None, "message": None,
+               "lines": db.session.scalars(select(Line).order_by(Line.position)).all(),
+               "consultants": db.session.scalars(select(Staff).where(Staff.role == Role.CONSULTANT)
+                                                 .order_by(Staff.rotation_order)).all(),
+               "roles": [r.value for r in Role], "specialties": clinic_admin.SPECIALTIES,
+               "languages": clinic_admin.LANGUAGES}
+    if section in SECTIONS:
+        model, _, order = SECTIONS[section]
+        context["items"] = db.session.scalars(select(model).order_by(order)).all()
+        wanted = request.args.get("edit", "")
+        if wanted.isdigit():
+            context["editing"] = db.session.get(model, int(wanted))
+    context.update(extra)
+    return render_template("admin/settings.html", **context), status
+
+
+@bp.get("/settings", endpoint="settings")
+@roles_required(Role.ADMIN)
+def settings_page():
+    return _page(request.args.get("section", "clinic"))
+
+
+@bp.post("/settings/<section>", endpoint="save_settings")
+@roles_required(Role.ADMIN)
+def save_settings(section: str):
+    form = request.form
+    actor = visits.Actor(f"staff:{current_user.username}", current_user.id)
+    try:
+        with visits.unit_of_work(db.session):
+            if section == "clinic":
+                clinic_admin.update_clinic(db.session, form, actor=actor)
+            elif section in SECTIONS:
+                model, save, _ = SECTIONS[section]
+                existing = db.session.get(model, int(form["id"])) if form.get("id", "").isdigit() else None
+                save(db.session, form, actor=actor, existing=existing)
+            else:
+                abort(404)
+    except FormInvalid as err:
+        editing = None
+        if section in SECTIONS and form.get("id", "").isdigit():
+            editing = db.session.get(SECTIONS[section][0], int(form["id"]))
+        return _page(section, 422, form=form, editing=editing,
+                     errors={f: message_for(c) for f, c in err.errors.items()})
+    return _page(section, message=message_for("settings_saved"))
