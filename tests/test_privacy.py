@@ -99,3 +99,15 @@ def test_a_client_in_the_building_is_erased_after_the_visit(session, clinic):
 def test_the_purge_command(app, clinic):
     result = app.test_cli_runner().invoke(args=["purge"])
     assert result.exit_code == 0 and "purged before" in result.output
+
+
+def test_logs_never_carry_phone_numbers_or_answers(api, caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    response = api.post("/api/v1/visits", json={"name": NAME, "phone": PHONE, "kind": "walk-in", "service": "peel"})
+    assert response.status_code == 201
+    api.post(f"/api/v1/visits/{response.get_json()['id']}/transition", json={"to": "called"})
+    api.post("/api/v1/visits", json={"name": NAME, "phone": "12", "kind": "walk-in"})  # a refused one too
+    assert caplog.records  # the realtime layer did log its work
+    assert not [s for s in (NAME, PHONE, PHONE[3:]) if s in caplog.text]

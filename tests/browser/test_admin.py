@@ -90,3 +90,13 @@ def test_the_reports_page_with_its_charts(api, server, browser, artifacts):
     desk.wait_for_selector(".bar > span")
     assert desk.locator(".bar-row").count() >= 4
     desk.screenshot(path=str(artifacts / "admin-reports.png"), full_page=True)
+
+
+def test_the_settings_page(api, server, browser, artifacts):
+    admin = log_in(browser, server, "admin")
+    admin.goto(server.url + "/admin/settings")
+    admin.wait_for_selector("input[name=long_wait_minutes]")
+    admin.screenshot(path=str(artifacts / "admin-settings-clinic.png"), full_page=True)
+    admin.goto(server.url + "/admin/settings?section=staff")
+    admin.wait_for_selector("input[name=display_name]")
+    admin.screenshot(path=str(artifacts / "admin-settings-staff.png"), full_page=True)
