@@ -252,18 +252,8 @@ def move(staff_id: int):
     """An admin reorders the board: swap a consultant with the one above or below."""
     direction = -1 if request.form.get("direction") == "up" else 1
     with visits.unit_of_work(db.session):
-        board = db.session.scalars(select(Staff).where(Staff.active, Staff.role == Role.CONSULTANT)
-                                   .order_by(Staff.rotation_order, Staff.id)).all()
-        index = next((i for i, s in enumerate(board) if s.id == staff_id), None)
-        if index is None:
+        if not visits.move_on_rotation_board(db.session, staff_id, direction, actor=actor()):
             abort(404)
-        other = index + direction
-        if 0 <= other < len(board):
-            board[index], board[other] = board[other], board[index]
-            for order, member in enumerate(board):
-                member.rotation_order = order
-            visits.audit(db.session, actor(), "reorder", None, staff=board[other].username)
-            visits.events.record(db.session, "staff.reordered")
     return rotation()
 
 

@@ -18,6 +18,7 @@ from ..models import (
     DutyStatus,
     Line,
     Reassignment,
+    Role,
     Service,
     Staff,
     Visit,
@@ -494,3 +495,21 @@ def add_note(session: Session, visit: Visit, text: str, *, actor: Actor = KIOSK)
     _event(session, "visit.noted", visit)
     session.flush()
     return visit
+
+
+def move_on_rotation_board(session: Session, staff_id: int, direction: int, *, actor: Actor = KIOSK) -> bool:
+    """Swap a consultant with the one above (-1) or below (+1) on the 轮牌 board; False if unknown."""
+    board = list(session.scalars(select(Staff).where(Staff.active, Staff.role == Role.CONSULTANT)
+                                 .order_by(Staff.rotation_order, Staff.id)))
+    index = next((i for i, member in enumerate(board) if member.id == staff_id), None)
+    if index is None:
+        return False
+    other = index + direction
+    if 0 <= other < len(board):
+        board[index], board[other] = board[other], board[index]
+        for order, member in enumerate(board):
+            member.rotation_order = order
+        audit(session, actor, "reorder", None, staff=board[other].username)
+        events.record(session, "staff.reordered")
+        session.flush()
+    return True
