@@ -13,10 +13,9 @@ import re
 import secrets
 
 import qrcode
-from flask import abort, current_app, render_template, send_file, url_for
+from flask import abort, render_template, send_file, url_for
 from flask_wtf.csrf import CSRFError
 from htmx_flask import request
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from lobby.domain import appointments as appts
 from lobby.domain import questionnaire, registration, visits, waits
@@ -26,13 +25,12 @@ from lobby.domain.phone import normalise_phone
 from lobby.domain.settings import clinic_day, get_settings, is_open
 from lobby.extensions import db
 from lobby.messages import message_for
-from lobby.models import Appointment, Client, Line, Service, Staff, Visit, VisitKind, VisitStatus
-from lobby.tokens import TokenError, appointment_token, read_appointment_token, read_ticket_token, ticket_token
+from lobby.models import Client, Line, Service, Staff, Visit, VisitKind, VisitStatus
+from lobby.tokens import (TokenError, appointment_token, client_token, read_appointment_token, read_client_token,
+                          read_ticket_token, ticket_token)
 
 from . import bp
 
-CLIENT_SALT = "lobby.kiosk-client"
-CLIENT_MAX_AGE = 30 * 60  # a returning visitor's lookup is good for one check-in
 KINDS = {"walk-in": VisitKind.WALK_IN, "returning": VisitKind.RETURNING, "post-op": VisitKind.POST_OP}
 
 
@@ -92,10 +90,6 @@ def new_key() -> str:
     return secrets.token_urlsafe(16)
 
 
-def _client_serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CLIENT_SALT)
-
-
 def choices() -> dict:
     return registration.form_choices(db.session)
 
@@ -151,8 +145,9 @@ def find_appointment():
         errors["code"] = "appointment_code_invalid"
     if errors:
         return panel("appointment", status=422, errors=field_messages(errors), form=form)
-    appointment = db.session.scalars(db.select(Appointment).where(Appointment.code == code)).first()
-    if appointment is None or appointment.client.phone != phone:
+    try:
+        appointment = appts.find_by_code(db.session, code, phone)
+    except NotFound:
         return panel("appointment", status=404, form=form,
                      errors={"code": message_for("appointment_not_found")})
     return _confirm(appointment, appointment_token(appointment.public_id))
@@ -263,7 +258,7 @@ def find_client():
         # Not found: register as a new visitor, with the number already typed.
         return panel("details", status=200, not_found=True, form={"phone": form.get("phone")},
                      carry={**carried(form), "flow": "walk-in"}, **choices())
-    carry = {**carried(form), "client": _client_serializer().dumps(client.public_id)}
+    carry = {**carried(form), "client": client_token(client.public_id)}
     post_op = carried(form).get("flow") == "post-op"
     services = db.session.scalars(
         db.select(Service).join(Line).where(Service.active, Line.active, Line.post_op.is_(post_op))
@@ -273,10 +268,7 @@ def find_client():
 
 
 def _client_from_carry(form) -> Client:
-    try:
-        public_id = _client_serializer().loads(form.get("client", ""), max_age=CLIENT_MAX_AGE)
-    except BadSignature:
-        raise TokenError("token_invalid") from None
+    public_id = read_client_token(form.get("client", ""))  # TokenError when forged or stale
     client = db.session.scalars(db.select(Client).where(Client.public_id == public_id)).first()
     if client is None:
         raise TokenError("token_invalid")

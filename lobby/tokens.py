@@ -11,8 +11,10 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 APPOINTMENT_SALT = "lobby.appointment-checkin"
 TICKET_SALT = "lobby.ticket"
+CLIENT_SALT = "lobby.kiosk-client"
 APPOINTMENT_MAX_AGE = 60 * 60 * 24 * 120  # bookings are made at most months ahead
 TICKET_MAX_AGE = 60 * 60 * 24  # a ticket is good for its day
+CLIENT_MAX_AGE = 30 * 60  # a returning visitor found at the kiosk: good for one check-in
 
 
 class TokenError(Exception):
@@ -48,3 +50,12 @@ def ticket_token(public_id: str) -> str:
 
 def read_ticket_token(token: str) -> str:
     return _load(TICKET_SALT, token, TICKET_MAX_AGE)["v"]
+
+
+def client_token(public_id: str) -> str:
+    """Carries a returning visitor found by phone through the kiosk's steps, tamper-proof."""
+    return _serializer(CLIENT_SALT).dumps({"c": public_id})
+
+
+def read_client_token(token: str) -> str:
+    return _load(CLIENT_SALT, token, CLIENT_MAX_AGE)["c"]

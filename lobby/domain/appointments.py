@@ -141,15 +141,21 @@ def on_day(session: Session, day: dt.date) -> list[Appointment]:
     )
 
 
-def find_for_check_in(session: Session, code: str, phone: str | None = None,
-                      now: dt.datetime | None = None) -> Appointment:
-    """Today's booked appointment with this code (and phone, when given), or a clear refusal."""
+def find_by_code(session: Session, code: str, phone: str | None = None) -> Appointment:
+    """The appointment with this booking code (and this phone, when given), or NotFound."""
     code = (code or "").strip()
     if not code.isdigit() or len(code) != CODE_DIGITS:
         raise ValidationError("appointment_code_invalid", field="appointment_code")
     appointment = session.scalars(select(Appointment).where(Appointment.code == code)).first()
     if appointment is None or (phone is not None and appointment.client.phone != normalise_phone(phone)):
         raise NotFound("appointment_not_found")
+    return appointment
+
+
+def find_for_check_in(session: Session, code: str, phone: str | None = None,
+                      now: dt.datetime | None = None) -> Appointment:
+    """Today's booked appointment with this code (and phone, when given), or a clear refusal."""
+    appointment = find_by_code(session, code, phone)
     check_arrival(session, appointment, now)
     return appointment
 
