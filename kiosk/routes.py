@@ -25,7 +25,7 @@ from lobby.domain.phone import normalise_phone
 from lobby.domain.settings import clinic_day, get_settings, is_open
 from lobby.extensions import db
 from lobby.messages import message_for
-from lobby.models import Client, Line, Service, Staff, Visit, VisitKind, VisitStatus
+from lobby.models import Client, Line, Service, Staff, Visit, VisitKind
 from lobby.tokens import (TokenError, appointment_token, client_token, read_appointment_token, read_client_token,
                           read_ticket_token, ticket_token)
 
@@ -302,9 +302,6 @@ def finish():
                      carry={**carried(form), **profile(form)}, returning=bool(form.get("client")))
 
     def make_visit():
-        existing = visits.find_by_idempotency_key(db.session, key) if key else None
-        if existing is not None:
-            return existing
         if flow == "appointment":
             booking, _ = _appointment_from_scan(form.get("appointment", ""))
             appts.check_arrival(db.session, booking)
@@ -354,16 +351,7 @@ def ticket_panel(visit: Visit):
 def companion():
     """Someone accompanying a visitor: linked to their ticket, no ticket or questionnaire of their own."""
     form = request.form
-    ticket = (form.get("ticket") or "").strip().upper()
-    visit = None
-    if re.fullmatch(r"[A-Z]{1,3}\d{1,4}", ticket):
-        prefix, number = re.match(r"([A-Z]+)(\d+)", ticket).groups()
-        visit = db.session.scalars(
-            db.select(Visit).join(Line).where(
-                Line.prefix == prefix, Visit.number == int(number), Visit.clinic_day == clinic_day(db.session),
-                Visit.status.in_([VisitStatus.WAITING, VisitStatus.CALLED, VisitStatus.WITH_CONSULTANT,
-                                  VisitStatus.WITH_DOCTOR]))
-        ).first()
+    visit = visits.find_active_by_ticket(db.session, form.get("ticket", ""), clinic_day(db.session))
     if visit is None:
         return panel("companion", status=404, form=form, errors={"ticket": message_for("ticket_not_found")})
     with visits.unit_of_work(db.session):

@@ -75,8 +75,6 @@ MESSAGES = {
     "settings_saved": _l("Saved."),
     "visit_changed": _l("A colleague has just updated this visitor (now %(status)s). Please look again."),
     "note_required": _l("Please write the note."),
-    "forbidden": _l("Your role does not allow this."),
-    "login_throttled": _l("Too many failed logins. Please wait a few minutes and try again."),
     # auth
     "unauthorized": _l("A valid API key is required (Authorization: Bearer <key>)."),
     "method_not_allowed": _l("This method is not allowed here."),

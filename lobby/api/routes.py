@@ -197,10 +197,6 @@ def check_in():
         return visits.check_in(db.session, kind=kind, client=client, service=service, requested=requested,
                                idempotency_key=key, actor=g.actor)
 
-    if key:
-        existing = visits.find_by_idempotency_key(db.session, key)
-        if existing is not None:
-            return jsonify(visit_json(existing, waits.snapshot(db.session))), 201
     visit = visits.check_in_once(db.session, key, make_visit)
     return jsonify(visit_json(visit, waits.snapshot(db.session))), 201
 

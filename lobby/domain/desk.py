@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session, selectinload
 from ..models import HealthQuestionnaire, Role, Staff, Visit, VisitKind, VisitStatus
 from . import triage
 from .settings import get_settings
+from .visits import ACTIVE
 from .waits import QueueSnapshot
 
 S = VisitStatus
 # Skipped visitors stay on the desk's list for the day, so they can be put back in the queue.
-ACTIVE = (S.WAITING, S.CALLED, S.WITH_CONSULTANT, S.WITH_DOCTOR, S.NO_SHOW)
+ON_THE_LIST = ACTIVE + (S.NO_SHOW,)
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def desk_list(session: Session, snapshot: QueueSnapshot, *, line_code: str | Non
     threshold = get_settings(session).long_wait_minutes
     query = (
         select(Visit)
-        .where(Visit.clinic_day == snapshot.day, Visit.status.in_(ACTIVE), Visit.kind != VisitKind.COMPANION)
+        .where(Visit.clinic_day == snapshot.day, Visit.status.in_(ON_THE_LIST), Visit.kind != VisitKind.COMPANION)
         .options(selectinload(Visit.client), selectinload(Visit.consultant), selectinload(Visit.line),
                  selectinload(Visit.service))
         .order_by(Visit.checked_in_at, Visit.id)

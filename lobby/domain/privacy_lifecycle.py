@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
-from ..models import Appointment, AuditEntry, Client, HealthQuestionnaire, Reassignment, Visit, VisitStatus
+from ..models import Appointment, AuditEntry, Client, HealthQuestionnaire, Reassignment, Visit
 from . import clock
 from .errors import Conflict
 from .settings import clinic_day, clinic_zone, get_settings
-from .visits import KIOSK, Actor, audit
+from .visits import ACTIVE, KIOSK, Actor, audit
 
-ACTIVE = (VisitStatus.WAITING, VisitStatus.CALLED, VisitStatus.WITH_CONSULTANT, VisitStatus.WITH_DOCTOR)
 ERASED_REASON = "—"
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from sqlalchemy import exists, select
@@ -47,6 +48,8 @@ TRANSITIONS: dict[VisitStatus, frozenset[VisitStatus]] = {
 
 QUEUED = (S.WAITING, S.CALLED)
 IN_CONSULTATION = (S.WITH_CONSULTANT, S.WITH_DOCTOR)
+# Still in the building: waiting, called or with someone.
+ACTIVE = QUEUED + IN_CONSULTATION
 
 _TIMESTAMP = {
     S.CALLED: "called_at",
@@ -123,6 +126,17 @@ def queue_of_day(session: Session, day: dt.date) -> list[Visit]:
             .order_by(Visit.checked_in_at, Visit.id)
         )
     )
+
+
+def find_active_by_ticket(session: Session, ticket: str, day: dt.date) -> Visit | None:
+    """Today's visitor still in the building with this ticket number (A007, a007), or None."""
+    match = re.fullmatch(r"([A-Z]{1,3})(\d{1,4})", (ticket or "").strip().upper())
+    if match is None:
+        return None
+    return session.scalars(
+        select(Visit).join(Line).where(Line.prefix == match.group(1), Visit.number == int(match.group(2)),
+                                       Visit.clinic_day == day, Visit.status.in_(ACTIVE))
+    ).first()
 
 
 def find_staff(session: Session, username: str | None, field: str = "consultant") -> Staff | None:
@@ -252,7 +266,16 @@ def check_in(
 
 
 def check_in_once(session: Session, idempotency_key: str | None, make_visit) -> Visit:
-    """Run `make_visit()` in its own unit of work; a racing twin with the same key gets the first visit."""
+    """Run `make_visit()` in its own unit of work, once per idempotency key.
+
+    A repeated key returns the first visit before anything else is checked (a re-sent
+    appointment check-in must not be refused as "already checked in"); a racing twin
+    that commits first is caught by the unique key.
+    """
+    if idempotency_key:
+        existing = find_by_idempotency_key(session, idempotency_key)
+        if existing is not None:
+            return existing
     try:
         with unit_of_work(session):
             return make_visit()
@@ -270,7 +293,7 @@ def add_companion(session: Session, visit: Visit, *, name: str | None = None, ac
     """A companion (陪同): linked to the visitor, not queued, no ticket of their own."""
     if visit.kind == VisitKind.COMPANION:
         raise ValidationError("companion_of_companion", field="ticket")
-    if visit.status not in QUEUED + IN_CONSULTATION:
+    if visit.status not in ACTIVE:
         raise Conflict("visit_not_active")
     now = now or clock.utcnow()
     companion = Visit(
