@@ -13,6 +13,7 @@ from lobby.domain import appointments as appts
 from lobby.domain import clock, visits
 from lobby.domain.errors import DomainError
 from lobby.domain.settings import clinic_day, clinic_zone, get_settings
+from lobby.domain.text import parse_id
 from lobby.extensions import db
 from lobby.messages import message_for
 from lobby.models import Role, Service, Staff
@@ -87,8 +88,9 @@ def book():
     try:
         with visits.unit_of_work(db.session):
             existing = appts.get_appointment(db.session, form["id"]) if form.get("id") else None
-            service = db.session.get(Service, int(form["service"])) if form.get("service", "").isdigit() else None
-            consultant = db.session.get(Staff, int(form["consultant"])) if form.get("consultant", "").isdigit() else None
+            service = db.session.get(Service, parse_id(form.get("service"))) if parse_id(form.get("service")) else None
+            consultant = (db.session.get(Staff, parse_id(form.get("consultant")))
+                          if parse_id(form.get("consultant")) else None)
             appts.book(db.session, name=form.get("name", ""), phone=form.get("phone", ""), starts_at=starts,
                        service=service.code if service else "", consultant=consultant.username if consultant else None,
                        existing=existing, actor=_actor())

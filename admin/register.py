@@ -14,7 +14,7 @@ from lobby.domain.errors import DomainError
 from lobby.domain.settings import clinic_day, get_settings
 from lobby.extensions import db
 from lobby.messages import message_for
-from lobby.models import Service, Staff, VisitKind
+from lobby.models import VisitKind
 
 from . import bp
 from .auth import DESK, roles_required
@@ -48,12 +48,8 @@ def register_visitor():
         def make_visit():
             details = registration.clean_details(db.session, form, full=kind == VisitKind.WALK_IN,
                                                  today=clinic_day(db.session))
-            client = registration.client_from_details(db.session, details)
-            db.session.flush()
-            return visits.check_in(
-                db.session, kind=kind, client=client, idempotency_key=key,
-                service=db.session.get(Service, details.service_id) if details.service_id else None,
-                requested=db.session.get(Staff, details.requested_id) if details.requested_id else None,
+            return registration.check_in_visitor(
+                db.session, details, kind=kind, public_tablet=False, idempotency_key=key,
                 actor=visits.Actor(f"staff:{current_user.username}", current_user.id))
 
         visit = visits.check_in_once(db.session, key, make_visit)

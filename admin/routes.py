@@ -10,9 +10,10 @@ from flask_login import current_user, login_user, logout_user
 from htmx_flask import request
 from sqlalchemy import select
 
-from lobby.domain import clock, desk, visits
-from lobby.domain.errors import DomainError
+from lobby.domain import clock, desk, identity, questionnaire, visits
+from lobby.domain.errors import DomainError, NotFound
 from lobby.domain.settings import clinic_day, clinic_zone, get_settings
+from lobby.domain.text import parse_id
 from lobby.domain.waits import QueueSnapshot
 from lobby.extensions import db, limiter
 from lobby.messages import message_for
@@ -43,12 +44,19 @@ def _admin_helpers():
     return {"flag_label": messages.flag_label, "duty_label": messages.duty_label,
             "specialty_label": messages.specialty_label, "message_for": message_for,
             "gender_label": messages.gender_label, "channel_label": messages.channel_label,
-            "answer_label": messages.answer_label}
+            "answer_label": messages.answer_label, "identity_label": messages.identity_label,
+            "decision_label": messages.decision_label, "field_label": messages.field_label,
+            "identity_decisions": identity.DECISIONS}
 
 
 @bp.before_request
 def _idle_staff_sessions():
     expire_idle_session()
+
+
+@bp.errorhandler(NotFound)
+def _not_found(_err):
+    abort(404)
 
 
 def actor():
@@ -110,7 +118,7 @@ def list_context(message: str | None = None, message_kind: str = "error") -> dic
     sort = request.values.get("sort", "arrival")
     if is_desk():
         wanted = request.values.get("consultant", "")
-        consultant_id = int(wanted) if wanted.isdigit() else None
+        consultant_id = parse_id(wanted)
     else:
         consultant_id = current_user.id  # consultants and doctors see their own queue
     listing = desk.desk_list(db.session, snapshot, line_code=line, consultant_id=consultant_id, sort=sort)
@@ -176,8 +184,9 @@ def reassign(public_id: str):
             visit = visits.get_visit(db.session, public_id, lock=True)
             visits.expect_status(visit, form.get("expected"))
             consultant = None
-            if form.get("consultant", "").isdigit():
-                consultant = db.session.get(Staff, int(form["consultant"]))
+            if form.get("consultant"):
+                wanted = parse_id(form.get("consultant"))
+                consultant = db.session.get(Staff, wanted) if wanted else None
                 if consultant is None or not consultant.active or consultant.role not in CARE:
                     raise visits.ValidationError("unknown_consultant", field="consultant", username=form["consultant"])
             line = visits.find_line(db.session, form.get("line") or None)
@@ -205,7 +214,7 @@ def call_next():
     """Call the next visitor for a consultant (a consultant calls for themself)."""
     wanted = request.form.get("consultant", "")
     if is_desk():
-        consultant = db.session.get(Staff, int(wanted)) if wanted.isdigit() else None
+        consultant = db.session.get(Staff, parse_id(wanted)) if parse_id(wanted) else None
         if consultant is None:
             abort(400)
     else:
@@ -232,27 +241,28 @@ def rotation():
     return render_template("admin/rotation.html", **context)
 
 
-@bp.post("/rotation/<int:staff_id>/duty", endpoint="duty")
+@bp.post("/rotation/<staff_id>/duty", endpoint="duty")
 @roles_required(*DESK)
-def duty(staff_id: int):
+def duty(staff_id: str):
     wanted = request.form.get("status", "")
     if wanted not in {d.value for d in DutyStatus}:
         abort(400)
     with visits.unit_of_work(db.session):
-        staff = db.session.get(Staff, staff_id)
+        staff = db.session.get(Staff, parse_id(staff_id)) if parse_id(staff_id) else None
         if staff is None or staff.role not in CARE:
             abort(404)
         visits.set_duty(db.session, staff, DutyStatus(wanted), actor=actor())
     return rotation()
 
 
-@bp.post("/rotation/<int:staff_id>/move", endpoint="move")
+@bp.post("/rotation/<staff_id>/move", endpoint="move")
 @roles_required(Role.ADMIN)
-def move(staff_id: int):
+def move(staff_id: str):
     """An admin reorders the board: swap a consultant with the one above or below."""
     direction = -1 if request.form.get("direction") == "up" else 1
     with visits.unit_of_work(db.session):
-        if not visits.move_on_rotation_board(db.session, staff_id, direction, actor=actor()):
+        if not parse_id(staff_id) or not visits.move_on_rotation_board(db.session, parse_id(staff_id), direction,
+                                                                          actor=actor()):
             abort(404)
     return rotation()
 
@@ -260,29 +270,43 @@ def move(staff_id: int):
 # --- visitor detail -----------------------------------------------------------------------------------
 
 
-@bp.get("/visits/<public_id>", endpoint="visit_detail")
-@roles_required(*EVERYONE)
-def visit_detail(public_id: str):
-    """Contact data, visit history and the questionnaire's flags; the answers open on request."""
+def render_visit_detail(public_id: str, status: int = 200, **extra):
+    """The visitor's page: contact data, identity checks, visit history, the questionnaire's flags."""
+    from lobby.domain import registration
+
     visit = _visit_for(public_id)
     history = []
     if visit.client_id is not None:
         history = db.session.scalars(select(Visit).where(Visit.client_id == visit.client_id)
                                      .order_by(Visit.checked_in_at.desc())).all()
-    return render_template("admin/visit.html", visit=visit, history=history, settings=get_settings(db.session),
-                           me=current_user, is_desk=is_desk(), form=visit.questionnaire)
+    previous = questionnaire.previous_form(db.session, visit)
+    context = {"visit": visit, "history": history, "settings": get_settings(db.session), "me": current_user,
+               "is_desk": is_desk(), "form": visit.questionnaire, "previous": previous,
+               "client_form": None, "client_errors": {}, "message": None, "message_kind": "error",
+               **(registration.form_choices(db.session) if is_desk() else {}), **extra}
+    return render_template("admin/visit.html", **context), status
+
+
+@bp.get("/visits/<public_id>", endpoint="visit_detail")
+@roles_required(*EVERYONE)
+def visit_detail(public_id: str):
+    """Contact data, visit history and the questionnaire's flags; the answers open on request."""
+    return render_visit_detail(public_id)
 
 
 @bp.get("/visits/<public_id>/answers", endpoint="visit_answers")
 @roles_required(*EVERYONE)
 def visit_answers(public_id: str):
-    """The health answers themselves; every opening is recorded in the audit trail."""
+    """The health answers themselves (?previous=1: the client's last ones before this visit, for staff to
+    confirm with them); every opening is recorded in the audit trail."""
+    previous = request.args.get("previous") == "1"
     with visits.unit_of_work(db.session):
         visit = _visit_for(public_id)
-        if visit.questionnaire is None:
+        form = questionnaire.previous_form(db.session, visit) if previous else visit.questionnaire
+        if form is None:
             abort(404)
-        visits.audit(db.session, actor(), "view_answers", visit)
-    return render_template("admin/_answers.html", visit=visit, form=visit.questionnaire)
+        visits.audit(db.session, actor(), "view_answers", visit, **({"previous": True} if previous else {}))
+    return render_template("admin/_answers.html", visit=visit, form=form)
 
 
 @bp.route("/visits/<public_id>/questionnaire", methods=["GET", "POST"], endpoint="fill_questionnaire")
@@ -353,8 +377,8 @@ def audit_trail():
     day = request.args.get("date") or ""
     if action:
         query = query.where(AuditEntry.action == action)
-    if who.isdigit():
-        query = query.where(AuditEntry.actor_id == int(who))
+    if parse_id(who):
+        query = query.where(AuditEntry.actor_id == parse_id(who))
     if day:
         try:
             start, end = clock.day_bounds(dt.date.fromisoformat(day), clinic_zone(db.session))

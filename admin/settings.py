@@ -10,6 +10,7 @@ from sqlalchemy import select
 from lobby.domain import clinic_admin, visits
 from lobby.domain.registration import FormInvalid
 from lobby.domain.settings import get_settings
+from lobby.domain.text import parse_id
 from lobby.extensions import db
 from lobby.messages import message_for
 from lobby.models import Line, PartnerStore, Role, Service, Staff
@@ -39,8 +40,8 @@ def _page(section: str, status: int = 200, **extra):
         model, _, order = SECTIONS[section]
         context["items"] = db.session.scalars(select(model).order_by(order)).all()
         wanted = request.args.get("edit", "")
-        if wanted.isdigit():
-            context["editing"] = db.session.get(model, int(wanted))
+        if parse_id(wanted):
+            context["editing"] = db.session.get(model, parse_id(wanted))
     context.update(extra)
     return render_template("admin/settings.html", **context), status
 
@@ -62,14 +63,14 @@ def save_settings(section: str):
                 clinic_admin.update_clinic(db.session, form, actor=actor)
             elif section in SECTIONS:
                 model, save, _ = SECTIONS[section]
-                existing = db.session.get(model, int(form["id"])) if form.get("id", "").isdigit() else None
+                existing = db.session.get(model, parse_id(form.get("id"))) if parse_id(form.get("id")) else None
                 save(db.session, form, actor=actor, existing=existing)
             else:
                 abort(404)
     except FormInvalid as err:
         editing = None
-        if section in SECTIONS and form.get("id", "").isdigit():
-            editing = db.session.get(SECTIONS[section][0], int(form["id"]))
+        if section in SECTIONS and parse_id(form.get("id")):
+            editing = db.session.get(SECTIONS[section][0], parse_id(form.get("id")))
         return _page(section, 422, form=form, editing=editing,
                      errors={f: message_for(c) for f, c in err.errors.items()})
     return _page(section, message=message_for("settings_saved"))

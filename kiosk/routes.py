@@ -16,20 +16,21 @@ import qrcode
 from flask import abort, render_template, send_file, url_for
 from flask_wtf.csrf import CSRFError
 from htmx_flask import request
+from sqlalchemy import select
 
 from lobby.domain import appointments as appts
-from lobby.domain import questionnaire, registration, visits, waits
+from lobby.domain import identity, questionnaire, registration, visits, waits
 from lobby.domain import clock
 from lobby.domain.errors import DomainError, NotFound, ValidationError
 from lobby.domain.phone import normalise_phone
 from lobby.domain.settings import clinic_day, get_settings, is_open
 from lobby.extensions import db
 from lobby.messages import message_for
-from lobby.models import Client, Line, Service, Staff, Visit, VisitKind
-from lobby.tokens import (TokenError, appointment_token, client_token, read_appointment_token, read_client_token,
-                          read_ticket_token, ticket_token)
+from lobby.models import Client, Line, Service, Visit, VisitKind
+from lobby.tokens import (TokenError, appointment_token, read_appointment_token, read_ticket_token,
+                          read_visitor_token, ticket_token, visitor_token)
 
-from . import bp
+from . import bp, throttle
 
 KINDS = {"walk-in": VisitKind.WALK_IN, "returning": VisitKind.RETURNING, "post-op": VisitKind.POST_OP}
 
@@ -48,7 +49,7 @@ def _kiosk_helpers():
 
     return {"message_for": message_for, "gender_label": messages.gender_label,
             "channel_label": messages.channel_label, "answer_label": messages.answer_label,
-            "greeting": messages.greeting, "q": questionnaire}
+            "greeting": messages.greeting, "topic_list": messages.topic_list, "q": questionnaire}
 
 
 @bp.before_request
@@ -64,6 +65,17 @@ def _closed_hours():
 @bp.errorhandler(CSRFError)
 def _stale_form(_err):
     return panel("message", status=400, title_code="session_expired", actions=["start"])
+
+
+@bp.errorhandler(429)
+def _throttled(_err):
+    # The same answer for every number and every reason: it tells a guesser nothing.
+    return panel("message", status=429, title_code="kiosk_throttled", actions=["start"])
+
+
+@bp.errorhandler(413)
+def _too_large(_err):
+    return panel("message", status=413, title_code="upload_too_large", actions=["start"])
 
 
 def panel(name: str, status: int = 200, **context):
@@ -132,6 +144,8 @@ def _confirm(appointment, token: str):
 
 
 @bp.post("/appointment", endpoint="find_appointment")
+@throttle.per_tablet
+@throttle.per_phone
 def find_appointment():
     """Phone + booking code typed on the keypad."""
     form = request.form
@@ -173,28 +187,46 @@ def scan():
     return scanned(request.form.get("code", ""))
 
 
+# A camera frame is a few hundred kB; anything much larger is not one.
+MAX_FRAME_BYTES = 1024 * 1024
+MAX_FRAME_SIDE = 4096
+MAX_FRAME_PIXELS = 8_000_000
+
+
+class FrameTooLarge(Exception):
+    pass
+
+
 @bp.post("/scan-image", endpoint="scan_image")
 def scan_image():
     """A camera frame from a browser without BarcodeDetector, decoded here."""
+    request.max_content_length = MAX_FRAME_BYTES + 64 * 1024  # the frame plus the form around it: else 413
     upload = request.files.get("frame")
     if upload is None:
         return panel("message", status=400, title_code="scan_unreadable", actions=["appointment", "start"])
-    text = decode_qr(upload.read())
+    try:
+        text = decode_qr(upload.read(MAX_FRAME_BYTES + 1))
+    except FrameTooLarge:
+        return panel("message", status=413, title_code="image_too_large", actions=["appointment", "start"])
     if text is None:
         return "", 204  # no code in this frame: the camera keeps looking
     return scanned(text)
 
 
 def decode_qr(image_bytes: bytes) -> str | None:
+    """The text of the first QR code in an image; the size is checked before anything is decoded."""
     import zxingcpp
     from PIL import Image, UnidentifiedImageError
 
+    if len(image_bytes) > MAX_FRAME_BYTES:
+        raise FrameTooLarge()
     try:
-        image = Image.open(io.BytesIO(image_bytes))
+        image = Image.open(io.BytesIO(image_bytes))  # reads the header only
+        width, height = image.size
+        if width > MAX_FRAME_SIDE or height > MAX_FRAME_SIDE or width * height > MAX_FRAME_PIXELS:
+            raise FrameTooLarge()
         image.load()
-    except (UnidentifiedImageError, OSError, ValueError):
-        return None
-    if image.width * image.height > 16_000_000:
+    except (UnidentifiedImageError, OSError, ValueError, Image.DecompressionBombError):
         return None
     results = zxingcpp.read_barcodes(image.convert("L"))
     for result in results:
@@ -223,6 +255,7 @@ def questionnaire_step():
 
 
 @bp.post("/details", endpoint="details")
+@throttle.per_tablet
 def details():
     """A walk-in's profile, checked; then the questionnaire."""
     form = request.form
@@ -242,54 +275,76 @@ def profile(form) -> dict:
 
 
 def carried(form) -> dict:
-    return {k: form.get(k, "") for k in ("flow", "key", "appointment", "client") if form.get(k)}
+    return {k: form.get(k, "") for k in ("flow", "key", "appointment", "who") if form.get(k)}
+
+
+def _verified_client(public_id: str | None) -> Client | None:
+    if not public_id:
+        return None
+    return db.session.scalars(select(Client).where(Client.public_id == public_id,
+                                                   Client.erased_at.is_(None))).first()
 
 
 @bp.post("/find", endpoint="find_client")
+@throttle.per_tablet
+@throttle.per_phone
 def find_client():
-    """A returning or post-op visitor, found by mobile number."""
+    """A returning or post-op visitor: mobile, name and year of birth (the second factor).
+
+    The answer is the same whether the number is known or not. Only a name and year of birth
+    that match the client on file change it: a greeting by surname and who will see them.
+    """
     form = request.form
     try:
-        phone = normalise_phone(form.get("phone"))
-    except ValidationError as err:
-        return panel("find", status=422, errors=field_messages({"phone": err.code}), form=form, carry=carried(form))
-    client = visits.find_client_by_phone(db.session, phone)
-    if client is None:
-        # Not found: register as a new visitor, with the number already typed.
-        return panel("details", status=200, not_found=True, form={"phone": form.get("phone")},
-                     carry={**carried(form), "flow": "walk-in"}, **choices())
-    carry = {**carried(form), "client": client_token(client.public_id)}
+        details = registration.clean_returning(db.session, form, today=clinic_day(db.session))
+    except registration.FormInvalid as err:
+        return panel("find", status=422, errors=field_messages(err.errors), form=form, carry=carried(form))
+    found = identity.identify(db.session, registration.typed_identity(details), second_factor=True,
+                              returning=True, allow_verification=throttle.may_prove_identity(details.phone))
+    if not found.verified:
+        throttle.failed_proof(details.phone)
+    typed = {"name": details.name, "phone": details.phone, "birth_year": details.birth_year}
+    who = visitor_token(typed, found.client.public_id if found.verified else None)
     post_op = carried(form).get("flow") == "post-op"
     services = db.session.scalars(
-        db.select(Service).join(Line).where(Service.active, Line.active, Line.post_op.is_(post_op))
+        select(Service).join(Line).where(Service.active, Line.active, Line.post_op.is_(post_op))
         .order_by(Line.position, Service.id)
     ).all()
-    return panel("found", client=client, services=services, post_op=post_op, carry=carry)
+    return panel("found", client=found.client, services=services, post_op=post_op,
+                 carry={**carried(form), "who": who})
 
 
-def _client_from_carry(form) -> Client:
-    public_id = read_client_token(form.get("client", ""))  # TokenError when forged or stale
-    client = db.session.scalars(db.select(Client).where(Client.public_id == public_id)).first()
-    if client is None:
-        raise TokenError("token_invalid")
-    return client
+def _returning_visitor(form) -> tuple[registration.VisitorDetails, Client | None]:
+    """Who the carried token says a returning visitor is, with the service they chose, checked."""
+    typed, verified_id = read_visitor_token(form.get("who", ""))  # TokenError when forged or stale
+    details = registration.clean_details(
+        db.session, {**typed, "birth_year": str(typed.get("birth_year") or ""), "service": form.get("service", "")},
+        full=False, today=clinic_day(db.session))
+    return details, _verified_client(verified_id)
 
 
 @bp.post("/reason", endpoint="reason")
+@throttle.per_tablet
 def reason():
-    """Returning / post-op: the reason chosen; then last time's answers to confirm."""
+    """Returning / post-op: the reason chosen; then the questionnaire, answered afresh.
+
+    The tablet never shows earlier answers. A visitor who proved who they are is told which
+    topics they mentioned last time (never what they said), to check what has changed.
+    """
     form = request.form
     try:
-        client = _client_from_carry(form)
-    except TokenError:
+        _, client = _returning_visitor(form)
+    except (TokenError, registration.FormInvalid):
         return panel("message", status=400, title_code="session_expired", actions=["start"])
     service = form.get("service", "")
     carry = {**carried(form), **({"service": service} if service else {})}
-    return panel("questionnaire", carry=carry,
-                 answers=questionnaire.last_answers(db.session, client.id) or {}, returning=True)
+    topics = questionnaire.previous_topics(db.session, client.id) if client else []
+    return panel("questionnaire", carry=carry, answers={}, previous_topics=topics)
 
 
 @bp.post("/finish", endpoint="finish")
+@throttle.per_tablet
+@throttle.per_phone
 def finish():
     """Questionnaire answered: make the ticket (once, whatever the number of taps)."""
     form = request.form
@@ -299,7 +354,8 @@ def finish():
         answers, flags, consents = questionnaire.clean_answers(form)
     except ValidationError as err:
         return panel("questionnaire", status=422, errors=field_messages({err.field: err.code}), answers=form,
-                     carry={**carried(form), **profile(form)}, returning=bool(form.get("client")))
+                     carry={**carried(form), **profile(form)})
+    proof_failed = []
 
     def make_visit():
         if flow == "appointment":
@@ -307,19 +363,17 @@ def finish():
             appts.check_arrival(db.session, booking)
             visit = visits.check_in(db.session, kind=VisitKind.APPOINTMENT, appointment=booking, idempotency_key=key)
         elif flow in ("returning", "post-op"):
-            client = _client_from_carry(form)
-            service = db.session.get(Service, int(form["service"])) if form.get("service", "").isdigit() else None
-            visit = visits.check_in(db.session, kind=KINDS[flow], client=client, service=service,
-                                    idempotency_key=key)
+            details, client = _returning_visitor(form)
+            visit = registration.check_in_visitor(db.session, details, kind=KINDS[flow], actor=visits.KIOSK,
+                                                  public_tablet=True, idempotency_key=key,
+                                                  allow_verification=client is not None)
         elif flow == "walk-in":
             details = registration.clean_details(db.session, form, today=clinic_day(db.session))
-            client = registration.client_from_details(db.session, details)
-            db.session.flush()
-            visit = visits.check_in(
-                db.session, kind=VisitKind.WALK_IN, client=client,
-                service=db.session.get(Service, details.service_id) if details.service_id else None,
-                requested=db.session.get(Staff, details.requested_id) if details.requested_id else None,
-                idempotency_key=key)
+            visit = registration.check_in_visitor(db.session, details, kind=VisitKind.WALK_IN, actor=visits.KIOSK,
+                                                  public_tablet=True, idempotency_key=key,
+                                                  allow_verification=throttle.may_prove_identity(details.phone))
+            if visit.identity_flag == identity.PHONE_MISMATCH:
+                proof_failed.append(details.phone)
         else:
             raise ValidationError("session_expired")
         questionnaire.record_answers(db.session, visit, answers, flags, consents)
@@ -334,6 +388,8 @@ def finish():
     except DomainError as err:
         return panel("message", status=err.status, title_code=err.code, params=err.params,
                      actions=["walk-in", "start"])
+    for phone in proof_failed:
+        throttle.failed_proof(phone)
     return ticket_panel(visit)
 
 

@@ -81,7 +81,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @login_manager.user_loader
     def load_staff(staff_id: str):
-        return db.session.get(models.Staff, int(staff_id)) if staff_id.isdigit() else None
+        from .domain.text import parse_id
+
+        return db.session.get(models.Staff, parse_id(staff_id)) if parse_id(staff_id) else None
 
     from admin import bp as admin_bp
     from display import bp as display_bp

@@ -55,4 +55,11 @@ def load_config(instance_path: str) -> dict:
         "JSON_AS_ASCII": False,
         # The kiosk and the desk stay open all day: a form's token lives as long as its session.
         "WTF_CSRF_TIME_LIMIT": None,
+        # Nothing a person sends is larger than a CSV import (2 MB); the kiosk's camera frames are
+        # held to 1 MB by their own route.
+        "MAX_CONTENT_LENGTH": 3 * 1024 * 1024,
+        # Kiosk look-up throttles (kiosk/throttle.py), in Flask-Limiter's notation.
+        "KIOSK_LOOKUPS_PER_TABLET": os.environ.get("LOBBY_KIOSK_LOOKUPS_PER_TABLET", "40 per minute;600 per hour"),
+        "KIOSK_LOOKUPS_PER_PHONE": os.environ.get("LOBBY_KIOSK_LOOKUPS_PER_PHONE", "20 per hour"),
+        "KIOSK_FAILED_PROOFS_PER_PHONE": os.environ.get("LOBBY_KIOSK_FAILED_PROOFS_PER_PHONE", "5 per day"),
     }

@@ -80,6 +80,14 @@ MESSAGES = {
     "method_not_allowed": _l("This method is not allowed here."),
     "token_invalid": _l("This code is not valid."),
     "token_expired": _l("This code has expired."),
+    # the public tablet and uploads
+    "kiosk_throttled": _l("Too many attempts on this tablet. Please ask the front desk, we are glad to help."),
+    "upload_too_large": _l("What was sent is too large."),
+    "image_too_large": _l("The picture is too large."),
+    # identity checks at the desk
+    "identity_already_resolved": _l("A colleague has already resolved this."),
+    "identity_candidate_gone": _l("The client on file no longer exists; keep both records."),
+    "client_saved": _l("The client's details are saved."),
 }
 
 
@@ -188,6 +196,49 @@ FLAG_LABELS = {
 
 def flag_label(value: str) -> str:
     return str(FLAG_LABELS.get(value, value))
+
+
+# What a returning visitor told us about last time, named on the tablet without the answers.
+TOPIC_LABELS = {
+    "allergies": _l("allergies"), "surgery": _l("past surgery"), "procedures": _l("past cosmetic treatments"),
+    "conditions": _l("health conditions"), "medication": _l("medication"),
+}
+
+
+def topic_list(topics: list[str]) -> str:
+    from flask_babel import get_locale
+
+    separator = ", " if str(get_locale() or "").startswith("en") else "、"
+    return separator.join(str(TOPIC_LABELS.get(t, t)) for t in topics)
+
+
+# What the desk must check about who a visitor is (domain/identity.py).
+IDENTITY_LABELS = {
+    "phone_mismatch": _l("Same phone, different name"),
+    "details_differ": _l("Details differ from the file"),
+    "not_on_file": _l("Returning, but not on file"),
+}
+DECISION_LABELS = {
+    "same_person": _l("Same person: merge into the client on file"),
+    "different_people": _l("Different people: keep both"),
+    "update_file": _l("Update the file with what was typed"),
+    "keep_file": _l("Keep the file as it is"),
+    "dismiss": _l("Checked"),
+}
+FIELD_LABELS = {"gender": _l("Gender"), "birth_year": _l("Year of birth"), "channel": _l("Channel"),
+                "partner_id": _l("Partner store"), "name": _l("Name"), "phone": _l("Mobile number")}
+
+
+def identity_label(value: str) -> str:
+    return str(IDENTITY_LABELS.get(value, value))
+
+
+def decision_label(value: str) -> str:
+    return str(DECISION_LABELS.get(value, value))
+
+
+def field_label(value: str) -> str:
+    return str(FIELD_LABELS.get(value, value))
 
 
 DUTY_LABELS = {"available": _l("Available"), "busy": _l("Busy"), "away": _l("Away"), "off": _l("Off duty")}

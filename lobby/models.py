@@ -322,6 +322,11 @@ class Visit(db.Model):
     # The wait we told the visitor at check-in, to measure the estimator later.
     predicted_wait_minutes: Mapped[int | None] = mapped_column(Integer)
     note: Mapped[str | None] = mapped_column(Text)
+    # A check-in whose typed identity the desk must look at (see domain/identity.py): the flag, the
+    # client on file it was compared with, and typed values that differ from the file.
+    identity_flag: Mapped[str | None] = mapped_column(String(20))
+    identity_candidate_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
+    identity_typed: Mapped[dict | None] = mapped_column(JSON)
 
     checked_in_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     called_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -334,7 +339,8 @@ class Visit(db.Model):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     line: Mapped[Line] = relationship()
-    client: Mapped[Client | None] = relationship()
+    client: Mapped[Client | None] = relationship(foreign_keys=[client_id])
+    identity_candidate: Mapped[Client | None] = relationship(foreign_keys=[identity_candidate_id])
     appointment: Mapped[Appointment | None] = relationship()
     service: Mapped[Service | None] = relationship()
     consultant: Mapped[Staff | None] = relationship()

@@ -11,10 +11,10 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 APPOINTMENT_SALT = "lobby.appointment-checkin"
 TICKET_SALT = "lobby.ticket"
-CLIENT_SALT = "lobby.kiosk-client"
+VISITOR_SALT = "lobby.kiosk-visitor"
 APPOINTMENT_MAX_AGE = 60 * 60 * 24 * 120  # bookings are made at most months ahead
 TICKET_MAX_AGE = 60 * 60 * 24  # a ticket is good for its day
-CLIENT_MAX_AGE = 30 * 60  # a returning visitor found at the kiosk: good for one check-in
+VISITOR_MAX_AGE = 30 * 60  # who a returning visitor said they are, at the kiosk: good for one check-in
 
 
 class TokenError(Exception):
@@ -52,10 +52,12 @@ def read_ticket_token(token: str) -> str:
     return _load(TICKET_SALT, token, TICKET_MAX_AGE)["v"]
 
 
-def client_token(public_id: str) -> str:
-    """Carries a returning visitor found by phone through the kiosk's steps, tamper-proof."""
-    return _serializer(CLIENT_SALT).dumps({"c": public_id})
+def visitor_token(typed: dict, verified_client: str | None) -> str:
+    """Carries who a returning visitor typed they are, and whether the second factor proved it,
+    through the kiosk's steps: tamper-proof, so the proof is made once and cannot be forged."""
+    return _serializer(VISITOR_SALT).dumps({"t": typed, "c": verified_client})
 
 
-def read_client_token(token: str) -> str:
-    return _load(CLIENT_SALT, token, CLIENT_MAX_AGE)["c"]
+def read_visitor_token(token: str) -> tuple[dict, str | None]:
+    data = _load(VISITOR_SALT, token, VISITOR_MAX_AGE)
+    return data["t"], data["c"]

@@ -8,18 +8,21 @@ from flask import g, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from ..domain import appointments as appts
-from ..domain import visits, waits
+from ..domain import registration, visits, waits
 from ..domain.errors import DomainError, NotFound, ValidationError
 from ..domain.phone import normalise_phone
 from ..domain.settings import clinic_day
+from ..domain.text import clean_name
 from ..extensions import csrf, db
 from ..messages import message_for
-from ..models import Staff, VisitKind, VisitStatus
+from ..models import Role, Staff, VisitKind, VisitStatus
 from ..tokens import appointment_token, ticket_token
 from . import bp
 from .keys import key_for
 
 csrf.exempt(bp)
+# Who may be given visitors, called for, or reassigned to: consultants and doctors.
+CARE = (Role.CONSULTANT, Role.DOCTOR)
 
 
 def error(code: str, status: int, /, **params):
@@ -36,7 +39,7 @@ def _domain_error(err: DomainError):
 
 @bp.errorhandler(HTTPException)
 def _http_error(err: HTTPException):
-    codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_json", 401: "unauthorized"}
+    codes = {404: "not_found", 405: "method_not_allowed", 400: "bad_json", 401: "unauthorized", 413: "upload_too_large"}
     return error(codes.get(err.code, "error"), err.code or 400)
 
 
@@ -189,13 +192,14 @@ def check_in():
         kind = KINDS.get(wanted_kind) if isinstance(wanted_kind, str) else None
         if kind is None:
             raise ValidationError("kind_invalid", field="kind")
-        name = visits.clean_name(text_field(body, "name", required=True))
-        phone = normalise_phone(text_field(body, "phone", required=True))
         service = visits.find_service(db.session, text_field(body, "service"))
         requested = visits.find_staff(db.session, text_field(body, "consultant"))
-        client = appts.client_for(db.session, name, phone)
-        return visits.check_in(db.session, kind=kind, client=client, service=service, requested=requested,
-                               idempotency_key=key, actor=g.actor)
+        details = registration.VisitorDetails(
+            name=clean_name(text_field(body, "name", required=True)),
+            phone=normalise_phone(text_field(body, "phone", required=True)),
+            service_id=service.id if service else None, requested_id=requested.id if requested else None)
+        return registration.check_in_visitor(db.session, details, kind=kind, actor=g.actor, public_tablet=False,
+                                             idempotency_key=key)
 
     visit = visits.check_in_once(db.session, key, make_visit)
     return jsonify(visit_json(visit, waits.snapshot(db.session))), 201
@@ -218,7 +222,7 @@ def show_visit(public_id):
 
 def _consultant(username: str) -> Staff:
     try:
-        staff = visits.find_staff(db.session, username)
+        staff = visits.find_staff(db.session, username, roles=CARE)
     except ValidationError:
         raise NotFound("consultant_not_found") from None
     return staff
@@ -269,7 +273,7 @@ def reassign(public_id):
             db.session,
             visit,
             reason=text_field(body, "reason") or "",
-            consultant=visits.find_staff(db.session, text_field(body, "consultant")),
+            consultant=visits.find_staff(db.session, text_field(body, "consultant"), roles=CARE),
             line=visits.find_line(db.session, text_field(body, "line")),
             actor=g.actor,
         )

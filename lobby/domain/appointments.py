@@ -12,11 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from ..models import Appointment, AppointmentStatus, Client, Visit
-from . import clock, events
+from . import clock, events, identity
 from .errors import Conflict, DomainError, NotFound, ValidationError
 from .phone import normalise_phone
 from .settings import clinic_zone, get_settings
-from .visits import KIOSK, Actor, audit, clean_name, find_client_by_phone, find_service, find_staff
+from .text import clean_name, clean_text
+from .visits import KIOSK, Actor, audit, find_service, find_staff
 
 CODE_DIGITS = 6
 
@@ -43,13 +44,11 @@ def _new_code(session: Session) -> str:
 
 
 def client_for(session: Session, name: str, phone: str) -> Client:
-    """The client with this phone, or a new one; a blank stored name is filled in."""
-    client = find_client_by_phone(session, phone)
-    if client is None:
-        client = Client(name=name, phone=phone)
-        session.add(client)
-    elif not client.name:
-        client.name = name
+    """The client a booking is for: the one on file with this phone and name, else a new one.
+
+    A booking never renames a client on file: another name on a known phone is another person."""
+    client, _ = identity.client_for(session, identity.identify(
+        session, identity.TypedIdentity(name=name, phone=phone), second_factor=False))
     return client
 
 
@@ -99,7 +98,7 @@ def book(
     appointment.service = the_service
     appointment.staff = staff
     if note is not None:
-        appointment.note = note
+        appointment.note = clean_text(note, field="note", limit=500)
     appointment.updated_at = now
     session.add(appointment)
     session.flush()

@@ -14,6 +14,7 @@ from ..models import ClinicSettings, Line, PartnerStore, Role, Service, Staff
 from . import events
 from .registration import FormInvalid
 from .settings import get_settings
+from .text import parse_id, visible
 from .visits import Actor, audit
 
 SPECIALTIES = ("skin", "injectables", "eyes", "nose", "body")
@@ -31,7 +32,7 @@ class _Checker:
         self.errors: dict[str, str] = {}
 
     def text(self, name: str, limit: int, required: bool = True) -> str | None:
-        value = " ".join(str(self.form.get(name) or "").split())
+        value = visible(self.form.get(name))
         if not value:
             if required:
                 self.errors[name] = "value_required"
@@ -42,10 +43,11 @@ class _Checker:
 
     def number(self, name: str, low: int, high: int) -> int | None:
         raw = str(self.form.get(name) or "").strip()
-        if not raw.isdigit() or not low <= int(raw) <= high:
+        number = 0 if raw == "0" else parse_id(raw)
+        if number is None or not low <= number <= high:
             self.errors[name] = "number_out_of_range"
             return None
-        return int(raw)
+        return number
 
     def time(self, name: str) -> dt.time | None:
         try:
@@ -127,7 +129,8 @@ def save_service(session: Session, form: Mapping, *, actor: Actor, existing: Ser
     code = check.text("code", 40)
     name_zh, name_en = check.text("name_zh", 80), check.text("name_en", 80)
     minutes = check.number("typical_minutes", 1, 480)
-    line = session.get(Line, int(form["line"])) if str(form.get("line", "")).isdigit() else None
+    line_id = parse_id(form.get("line"))
+    line = session.get(Line, line_id) if line_id else None
     if line is None:
         check.errors["line"] = "choice_invalid"
     specialty = form.get("specialty") or None
@@ -194,8 +197,9 @@ def save_partner(session: Session, form: Mapping, *, actor: Actor,
     if clash is not None and (partner is None or clash != partner.id):
         check.errors["name"] = "already_used"
     consultant = None
-    if str(form.get("consultant", "")).isdigit():
-        consultant = session.get(Staff, int(form["consultant"]))
+    if form.get("consultant"):
+        consultant_id = parse_id(form.get("consultant"))
+        consultant = session.get(Staff, consultant_id) if consultant_id else None
         if consultant is None or consultant.role != Role.CONSULTANT:
             check.errors["consultant"] = "choice_invalid"
     check.done()

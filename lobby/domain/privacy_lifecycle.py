@@ -29,7 +29,7 @@ class PurgeReport:
 def _forget_visits(session: Session, visit_ids) -> int:
     """Health answers and free text of these visits; returns how many questionnaires went."""
     removed = session.execute(delete(HealthQuestionnaire).where(HealthQuestionnaire.visit_id.in_(visit_ids)))
-    session.execute(update(Visit).where(Visit.id.in_(visit_ids)).values(note=None))
+    session.execute(update(Visit).where(Visit.id.in_(visit_ids)).values(note=None, identity_typed=None))
     session.execute(update(Reassignment).where(Reassignment.visit_id.in_(visit_ids)).values(reason=ERASED_REASON))
     # A reassignment's audit entry repeats its reason, which staff type freely.
     session.execute(update(AuditEntry).where(AuditEntry.visit_id.in_(visit_ids), AuditEntry.action == "reassign")

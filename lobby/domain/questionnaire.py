@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..models import HealthQuestionnaire, Visit
 from .errors import ValidationError
+from .text import clean_text
 
 ALLERGIES = ("drugs", "anaesthetics", "fillers", "latex")
 CHRONIC = ("hypertension", "diabetes", "heart_disease", "bleeding_disorder", "keloid", "autoimmune", "infectious")
@@ -62,10 +63,7 @@ def clean_answers(form: Mapping) -> tuple[dict, list[str], dict]:
         "smoking": _one(form, "smoking", SMOKING),
     }
     for name, limit in TEXTS.items():
-        text = " ".join(str(form.get(name) or "").split())
-        if len(text) > limit:
-            raise ValidationError("text_too_long", field=name, limit=limit)
-        answers[name] = text
+        answers[name] = clean_text(form.get(name), field=name, limit=limit) or ""
     consents = {"privacy": _yes(form, "consent_privacy"), "photos": _yes(form, "consent_photos"),
                 "contact": _yes(form, "consent_contact")}
     if not consents["privacy"]:
@@ -81,8 +79,24 @@ def record_answers(session: Session, visit: Visit, answers: dict, flags: list[st
     return form
 
 
+# The topics a returning visitor may be reminded of on the tablet (never what they answered).
+TOPICS = (
+    ("allergies", lambda a: bool(a.get("allergies") or a.get("allergy_detail"))),
+    ("surgery", lambda a: bool(a.get("surgery_history"))),
+    ("procedures", lambda a: bool(a.get("procedure_history"))),
+    ("conditions", lambda a: bool(a.get("chronic"))),
+    ("medication", lambda a: bool(a.get("medication") or a.get("medication_detail"))),
+)
+
+
+def previous_topics(session: Session, client_id: int) -> list[str]:
+    """Which topics a client told us about last time: 'allergies', 'medication'... no answer itself."""
+    answers = last_answers(session, client_id) or {}
+    return [topic for topic, told in TOPICS if told(answers)]
+
+
 def last_answers(session: Session, client_id: int | None) -> dict | None:
-    """A returning client's previous answers, to confirm or change rather than retype."""
+    """A returning client's previous answers, for staff to confirm with them (never on the tablet)."""
     if client_id is None:
         return None
     previous = session.scalars(
@@ -90,3 +104,14 @@ def last_answers(session: Session, client_id: int | None) -> dict | None:
         .order_by(HealthQuestionnaire.submitted_at.desc())
     ).first()
     return dict(previous.answers) if previous else None
+
+
+def previous_form(session: Session, visit: Visit) -> HealthQuestionnaire | None:
+    """The client's last questionnaire before this visit, for staff to go through with them."""
+    if visit.client_id is None:
+        return None
+    return session.scalars(
+        select(HealthQuestionnaire).join(Visit).where(Visit.client_id == visit.client_id, Visit.id != visit.id,
+                                                      Visit.checked_in_at <= visit.checked_in_at)
+        .order_by(HealthQuestionnaire.submitted_at.desc())
+    ).first()

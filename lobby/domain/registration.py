@@ -9,10 +9,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Client, PartnerStore, Role, Service, Staff
+from ..models import PartnerStore, Role, Service, Staff, Visit, VisitKind
 from .errors import ValidationError
+from .identity import TypedIdentity, client_for, identify
 from .phone import normalise_phone
-from .visits import clean_name
+from .text import clean_name, parse_id
+from .visits import Actor, audit, check_in
 
 GENDERS = ("female", "male", "other")
 CHANNELS = ("online", "friend", "old-client", "partner", "ads", "walk-by", "other")
@@ -41,9 +43,8 @@ class VisitorDetails:
 def _id_of(session: Session, model, raw, errors: dict, field: str, code: str, **where):
     if raw in (None, ""):
         return None
-    try:
-        wanted = int(raw)
-    except (TypeError, ValueError):
+    wanted = parse_id(raw)
+    if wanted is None:
         errors[field] = code
         return None
     found = session.scalars(select(model.id).where(model.id == wanted, *[getattr(model, k) == v for k, v in
@@ -72,10 +73,11 @@ def clean_details(session: Session, form: Mapping, *, full: bool = True, today: 
     raw_year = (form.get("birth_year") or "").strip()
     if raw_year:
         this_year = (today or dt.date.today()).year
-        if not raw_year.isdigit() or not 1900 <= int(raw_year) <= this_year:
+        year = parse_id(raw_year)
+        if year is None or not 1900 <= year <= this_year:
             errors["birth_year"] = "birth_year_invalid"
         else:
-            birth_year = int(raw_year)
+            birth_year = year
     elif full:
         errors["birth_year"] = "birth_year_required"
     if full and gender is None:
@@ -94,20 +96,45 @@ def clean_details(session: Session, form: Mapping, *, full: bool = True, today: 
     return VisitorDetails(name, phone, gender, birth_year, channel, partner_id, service_id, requested_id)
 
 
-def client_from_details(session: Session, details: VisitorDetails, existing: Client | None = None) -> Client:
-    """The client these details describe: the one with this phone, updated, or a new one."""
-    from .visits import find_client_by_phone
+def clean_returning(session: Session, form: Mapping, *, today: dt.date) -> VisitorDetails:
+    """A returning or post-op visitor on the tablet: name, mobile and year of birth (the second factor)."""
+    errors: dict[str, str] = {}
+    details = None
+    try:
+        details = clean_details(session, form, full=False, today=today)
+    except FormInvalid as err:
+        errors.update(err.errors)
+    if not str(form.get("birth_year") or "").strip():
+        errors["birth_year"] = "birth_year_required"
+    if errors:
+        raise FormInvalid(errors)
+    return details
 
-    client = existing or find_client_by_phone(session, details.phone)
-    if client is None:
-        client = Client(phone=details.phone)
-        session.add(client)
-    client.name = details.name
-    for field in ("gender", "birth_year", "channel", "partner_id"):
-        value = getattr(details, field)
-        if value is not None:
-            setattr(client, field, value)
-    return client
+
+def typed_identity(details: VisitorDetails) -> TypedIdentity:
+    return TypedIdentity(name=details.name, phone=details.phone, gender=details.gender,
+                         birth_year=details.birth_year, channel=details.channel, partner_id=details.partner_id)
+
+
+def check_in_visitor(session: Session, details: VisitorDetails, *, kind: VisitKind, actor: Actor,
+                     public_tablet: bool, idempotency_key: str | None = None,
+                     allow_verification: bool = True) -> Visit:
+    """Check in someone who typed who they are (not an appointment): find the client these details
+    prove, or record a new one, and queue the visit with what the desk must check.
+
+    `public_tablet`: the kiosk, where a client on file needs the second factor (domain/identity.py).
+    The client on file is never changed by a check-in; only staff and integrations fill its blanks.
+    """
+    found = identify(session, typed_identity(details), second_factor=public_tablet,
+                     returning=kind in (VisitKind.RETURNING, VisitKind.POST_OP),
+                     allow_verification=allow_verification)
+    client, filled = client_for(session, found, fill_blanks=not public_tablet)
+    if filled:
+        audit(session, actor, "client_completed", None, client=client.public_id, fields=filled)
+    service = session.get(Service, details.service_id) if details.service_id else None
+    requested = session.get(Staff, details.requested_id) if details.requested_id else None
+    return check_in(session, kind=kind, client=client, service=service, requested=requested,
+                    idempotency_key=idempotency_key, identification=found, actor=actor)
 
 
 def form_choices(session: Session) -> dict:

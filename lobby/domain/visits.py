@@ -29,6 +29,7 @@ from ..models import (
 from . import clock, events, triage
 from .errors import Conflict, IllegalTransition, NotFound, ValidationError
 from .settings import clinic_day
+from .text import clean_name, clean_text
 from .tickets import next_number, ticket_label
 
 S = VisitStatus
@@ -139,10 +140,13 @@ def find_active_by_ticket(session: Session, ticket: str, day: dt.date) -> Visit 
     ).first()
 
 
-def find_staff(session: Session, username: str | None, field: str = "consultant") -> Staff | None:
+def find_staff(session: Session, username: str | None, field: str = "consultant",
+               roles: tuple[Role, ...] = (Role.CONSULTANT,)) -> Staff | None:
+    """An active staff member of one of `roles` (a visitor is never given to the front desk)."""
     if not username:
         return None
-    staff = session.scalars(select(Staff).where(Staff.username == username, Staff.active)).first()
+    staff = session.scalars(select(Staff).where(Staff.username == username, Staff.active,
+                                                Staff.role.in_(roles))).first()
     if staff is None:
         raise ValidationError("unknown_consultant", field=field, username=username)
     return staff
@@ -166,21 +170,6 @@ def find_line(session: Session, code: str | None, field: str = "line") -> Line |
     return line
 
 
-def find_client_by_phone(session: Session, phone: str) -> Client | None:
-    return session.scalars(
-        select(Client).where(Client.phone == phone, Client.erased_at.is_(None)).order_by(Client.id)
-    ).first()
-
-
-def clean_name(name: str | None, field: str = "name") -> str:
-    text = " ".join((name or "").split())
-    if not text:
-        raise ValidationError("name_required", field=field)
-    if len(text) > 80:
-        raise ValidationError("name_too_long", field=field)
-    return text
-
-
 def _has_visited_before(session: Session, client: Client) -> bool:
     return session.scalar(select(exists().where(Visit.client_id == client.id))) or False
 
@@ -198,12 +187,14 @@ def check_in(
     appointment: Appointment | None = None,
     requested: Staff | None = None,
     idempotency_key: str | None = None,
+    identification=None,
     actor: Actor = KIOSK,
     now: dt.datetime | None = None,
 ) -> Visit:
     """Queue a visitor: triage, take the next ticket number of the line, record the event.
 
-    A repeated idempotency key returns the visit it made the first time.
+    A repeated idempotency key returns the visit it made the first time. `identification`
+    (domain/identity.py) puts what the desk must check about who this is on the visit.
     """
     if kind == VisitKind.COMPANION:
         raise ValidationError("companion_needs_visit", field="kind")
@@ -253,6 +244,10 @@ def check_in(
         checked_in_at=now,
         updated_at=now,
     )
+    if identification is not None:
+        from .identity import mark_visit
+
+        mark_visit(visit, identification)
     session.add(visit)
     if appointment is not None:
         appointment.status = AppointmentStatus.CHECKED_IN
@@ -437,11 +432,8 @@ def reassign(
     A new line means a new ticket number on that line; the visitor keeps their
     place by arrival time. A called visitor goes back to waiting for the new one.
     """
-    reason = " ".join((reason or "").split())
-    if not reason:
-        raise ValidationError("reason_required", field="reason")
-    if len(reason) > 200:
-        raise ValidationError("reason_too_long", field="reason")
+    reason = clean_text(reason, field="reason", limit=200, required=True, required_code="reason_required",
+                        too_long_code="reason_too_long")
     if consultant is None and line is None:
         raise ValidationError("reassign_needs_target", field="consultant")
     if visit.kind == VisitKind.COMPANION or visit.status not in QUEUED:
@@ -508,11 +500,7 @@ def expect_status(visit: Visit, expected: str | None) -> None:
 
 def add_note(session: Session, visit: Visit, text: str, *, actor: Actor = KIOSK) -> Visit:
     """A note from the desk on a visit (kept with the visit, audited)."""
-    text = " ".join((text or "").split())
-    if not text:
-        raise ValidationError("note_required", field="note")
-    if len(text) > 500:
-        raise ValidationError("text_too_long", field="note", limit=500)
+    text = clean_text(text, field="note", limit=500, required=True, required_code="note_required")
     visit.note = f"{visit.note}\n{text}" if visit.note else text
     audit(session, actor, "note", visit)
     _event(session, "visit.noted", visit)

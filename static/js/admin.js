@@ -1,6 +1,12 @@
 // The front-desk panel: a Socket.IO /admin ping makes the list re-fetch itself over HTTP.
+// No inline handlers anywhere (the Content-Security-Policy forbids them): behaviour hangs on data- attributes.
 (function () {
   "use strict";
+  // A form that asks before it acts (erasing a client's data).
+  document.addEventListener("submit", (event) => {
+    const form = event.target.closest("form[data-confirm]");
+    if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
+  });
   const shell = document.querySelector("[data-admin]");
   if (!shell) return;
   const socket = io("/admin", {transports: ["websocket", "polling"]});

@@ -129,12 +129,15 @@ def test_walk_in(server, browser, artifacts):
 def test_returning_client(app, server, browser, artifacts):
     with app.app_context():
         amy = db.session.query(Staff).filter_by(username="amy").one()
-        db.session.add(Client(name="张三华", phone="+8613700137000", gender="female", consultant=amy))
+        db.session.add(Client(name="张三华", phone="+8613700137000", gender="female", birth_year=1990, consultant=amy))
         db.session.commit()
     page = tablet(browser, server)
     shot = Shots(page, artifacts, "returning")
     page.get_by_role("button", name="复诊 / 老顾客").click()
     page.fill("input[name=phone]", "13700137000")
+    page.fill("input[name=name]", "张三华")
+    page.fill("input[name=birth_year]", "1990")
+    shot("find")
     page.get_by_role("button", name="下一步").click()
     page.wait_for_selector("text=张女士，欢迎您再次光临")
     shot("greeting")
@@ -146,13 +149,15 @@ def test_returning_client(app, server, browser, artifacts):
 def test_post_op_visit(app, server, browser, artifacts):
     with app.app_context():
         surgeon = db.session.query(Staff).filter_by(username="dr_sun").one()
-        db.session.add(Client(name="李雪", phone="+8613700137001", gender="female", surgeon=surgeon,
+        db.session.add(Client(name="李雪", phone="+8613700137001", gender="female", birth_year=1988, surgeon=surgeon,
                               surgery_date=dt.date.today() - dt.timedelta(days=7)))
         db.session.commit()
     page = tablet(browser, server)
     shot = Shots(page, artifacts, "post-op")
     page.get_by_role("button", name="术后复查").click()
     page.fill("input[name=phone]", "13700137001")
+    page.fill("input[name=name]", "李雪")
+    page.fill("input[name=birth_year]", "1988")
     page.get_by_role("button", name="下一步").click()
     page.wait_for_selector("text=李女士，欢迎您再次光临")
     page.locator("label.chip", has_text="拆线").click()

@@ -1,0 +1,54 @@
+"""Who a visitor is: the desk resolves identity flags from check-in and edits client records (audited)."""
+
+from __future__ import annotations
+
+from flask import redirect, url_for
+from htmx_flask import request
+
+from lobby.domain import clients, identity, registration, visits
+from lobby.domain.errors import Conflict, DomainError
+from lobby.domain.settings import clinic_day
+from lobby.extensions import db
+from lobby.messages import message_for
+
+from . import bp
+from .auth import DESK, roles_required
+from .routes import actor, render_visit_detail
+
+
+@bp.post("/visits/<public_id>/identity", endpoint="resolve_identity")
+@roles_required(*DESK)
+def resolve_identity(public_id: str):
+    """Same person or not, update the file or keep it: a person decides, the trail records it."""
+    try:
+        with visits.unit_of_work(db.session):
+            visit = visits.get_visit(db.session, public_id, lock=True)
+            identity.resolve(db.session, visit, request.form.get("decision", ""), actor=actor())
+    except DomainError as err:
+        if err.status == 404:
+            raise
+        return render_visit_detail(public_id, message=message_for(err.code, **err.params), status=err.status)
+    return redirect(url_for("admin.visit_detail", public_id=public_id))
+
+
+@bp.post("/visits/<public_id>/client", endpoint="edit_client")
+@roles_required(*DESK)
+def edit_client(public_id: str):
+    """The desk corrects the client's record of the visitor in front of them."""
+    form = request.form
+    try:
+        with visits.unit_of_work(db.session):
+            visit = visits.get_visit(db.session, public_id)
+            if visit.client is None:
+                raise Conflict("identity_candidate_gone")
+            details = registration.clean_details(db.session, form, full=False, today=clinic_day(db.session))
+            clients.update_client(db.session, visit.client, details, actor=actor())
+    except registration.FormInvalid as err:
+        return render_visit_detail(public_id, client_form=form, status=422,
+                                   client_errors={f: message_for(c) for f, c in err.errors.items()})
+    except DomainError as err:
+        if err.status == 404:
+            raise
+        return render_visit_detail(public_id, message=message_for(err.code, **err.params), status=err.status)
+    return render_visit_detail(public_id, message=message_for("client_saved"), message_kind="ok")
+
