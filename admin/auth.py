@@ -8,6 +8,8 @@ from functools import wraps
 from flask import abort, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
+from lobby.database import write_transaction as unit_of_work
+from lobby.domain import staff_sessions
 from lobby.domain.settings import get_settings
 from lobby.extensions import db
 from lobby.models import Role
@@ -41,19 +43,20 @@ def roles_required(*roles: Role):
     return decorate
 
 
+def session_is_idle() -> bool:
+    """Whether this staff session went unused longer than the clinic allows (HTTP or Socket.IO)."""
+    seen = session.get("seen_at")
+    return seen is None or time.time() - seen > get_settings(db.session).staff_idle_minutes * 60
+
+
 def expire_idle_session() -> None:
-    """Log out a staff session left unused longer than the clinic allows."""
+    """Log out a staff session left unused longer than the clinic allows, on the server too."""
     if not current_user.is_authenticated:
         return
-    now = time.time()
-    limit = get_settings(db.session).staff_idle_minutes * 60
-    seen = session.get("seen_at")
-    if seen is not None and now - seen > limit:
-        from .events import end_staff_sockets
-
-        staff_id = current_user.id
+    if session_is_idle():
+        with unit_of_work(db.session):
+            staff_sessions.end_session(db.session, current_user.session_token, staff_sessions.IDLE)
         logout_user()
         session.clear()
-        end_staff_sockets(staff_id)
         return
-    session["seen_at"] = now
+    session["seen_at"] = time.time()

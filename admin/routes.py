@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 
 from flask import abort, redirect, render_template, session, url_for
@@ -10,7 +11,7 @@ from flask_login import current_user, login_user, logout_user
 from htmx_flask import request
 from sqlalchemy import select
 
-from lobby.domain import clock, desk, identity, questionnaire, visits
+from lobby.domain import clock, desk, identity, questionnaire, staff_sessions, visits
 from lobby.domain.errors import DomainError, NotFound
 from lobby.domain.settings import clinic_day, clinic_zone, get_settings
 from lobby.domain.text import parse_id
@@ -21,7 +22,8 @@ from lobby.models import DutyStatus, Line, Role, Staff, Visit, VisitStatus
 
 from . import bp
 from .auth import CARE, DESK, EVERYONE, expire_idle_session, roles_required
-from .events import end_staff_sockets
+
+security_log = logging.getLogger("lobby.security")
 
 S = VisitStatus
 # What each button on a visitor's row does, and who may press it.
@@ -83,6 +85,9 @@ def login():
         staff = db.session.scalars(select(Staff).where(Staff.username == username)).first()
         if staff is not None and staff.active and staff.check_password(request.form.get("password", "")):
             session.clear()  # a fresh session at every login: no fixation
+            with visits.unit_of_work(db.session):
+                staff = db.session.get(Staff, staff.id)
+                staff_sessions.open_session(db.session, staff)
             login_user(staff)
             session["seen_at"] = time.time()
             target = request.args.get("next", "")
@@ -90,6 +95,8 @@ def login():
                 target = url_for("admin.index")
             return redirect(target)
         error = "wrong"
+        # Who tried is worth knowing; what they typed as a password never is.
+        security_log.warning("failed staff login: known_account=%s", "yes" if staff is not None else "no")
     status = 401 if error else 200
     return render_template("admin/login.html", error=error, settings=get_settings(db.session)), status
 
@@ -102,10 +109,11 @@ def _throttled(_err):
 @bp.post("/logout", endpoint="logout")
 @roles_required(*EVERYONE)
 def logout():
-    staff_id = current_user.id
+    """Ends the session on the server too: a copy of the cookie opens nothing afterwards."""
+    with visits.unit_of_work(db.session):
+        staff_sessions.end_session(db.session, current_user.session_token, staff_sessions.LOGOUT)
     logout_user()
     session.clear()
-    end_staff_sockets(staff_id)
     return redirect(url_for("admin.login"))
 
 

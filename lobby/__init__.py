@@ -80,10 +80,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import models
 
     @login_manager.user_loader
-    def load_staff(staff_id: str):
-        from .domain.text import parse_id
+    def load_staff(token: str):
+        """The staff member whose server-side session this cookie's token opens (None once ended)."""
+        from .domain.staff_sessions import staff_for
 
-        return db.session.get(models.Staff, parse_id(staff_id)) if parse_id(staff_id) else None
+        found = staff_for(db.session, token)
+        if found is None:
+            return None
+        staff, row = found
+        staff.session_token, staff.session_id = token, row.id
+        return staff
 
     from admin import bp as admin_bp
     from display import bp as display_bp

@@ -35,6 +35,10 @@ def register_cli(app: Flask) -> None:
             if display_name:
                 staff.display_name = display_name
             verb = "updated"
+            # A password reset ends the account's open sessions, as on the settings page.
+            from .domain import staff_sessions
+
+            staff_sessions.end_all(db.session, staff, staff_sessions.PASSWORD)
         staff.set_password(password)
         db.session.commit()
         click.echo(f"{verb} {role} {username}")

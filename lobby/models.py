@@ -217,6 +217,31 @@ class Staff(UserMixin, db.Model):
     def is_active(self) -> bool:  # Flask-Login: disabled accounts cannot log in
         return self.active
 
+    # Flask-Login keeps get_id() in the cookie: the token of this login's server-side session
+    # (domain/staff_sessions.py), set when the session is opened or loaded, never the staff id.
+    session_token = None
+    session_id = None
+
+    def get_id(self) -> str | None:
+        return self.session_token
+
+
+class StaffSession(db.Model):
+    """A staff login, kept on the server (domain/staff_sessions.py): the cookie is good while this is open."""
+
+    __tablename__ = "staff_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # sha256 of the random token the cookie carries; the token itself is never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # logout, idle, disabled, password
+    ended_reason: Mapped[str | None] = mapped_column(String(20))
+
+    staff: Mapped[Staff] = relationship()
+
 
 class PartnerStore(db.Model):
     """A partner store (店家) that sends clients; A-class stores have their own consultant."""

@@ -49,6 +49,11 @@ def staff_room(staff_id: int) -> str:
     return f"staff:{staff_id}"
 
 
+def staff_session_room(session_id: int) -> str:
+    """The sockets of one login (one laptop), so that its logout ends them and no others."""
+    return f"staff-session:{session_id}"
+
+
 def resolve_line(session: Session, wanted: str | None) -> Line | None:
     """A board's ?line= names a line by code or ticket prefix (B); unknown means all lines."""
     if not wanted or not isinstance(wanted, str):
@@ -93,6 +98,18 @@ def speech_text(settings, ticket: str, room: str | None) -> str | None:
         return gettext("Number %(ticket)s, please come to the front desk.", ticket=ticket)
 
 
+def end_staff_sockets(staff_id: int, session_id: int | None = None) -> None:
+    """After a logout (one session) or a disabled account / new password (all of them): tell the
+    panels, then drop their sockets. Sockets on another process are told over the message queue and
+    leave on their own; they could not reconnect, as their session is ended."""
+    room = staff_session_room(session_id) if session_id else staff_room(staff_id)
+    socketio.emit("session-ended", {}, namespace="/admin", to=room)
+    server = socketio.server
+    for sid, _ in list(server.manager.get_participants("/admin", room)):
+        server.disconnect(sid, namespace="/admin")
+    socketio.close_room(room, namespace="/admin")
+
+
 class Realtime:
     """Publishes committed domain events to the three namespaces."""
 
@@ -104,6 +121,12 @@ class Realtime:
         if not has_app_context() or "lobby_realtime" not in current_app.extensions:
             return
         started = time.perf_counter()
+        for evt in batch:
+            if evt.name == "staff.sessions_ended":
+                end_staff_sockets(evt.data["staff"], evt.data.get("staff_session"))
+        batch = [evt for evt in batch if evt.name != "staff.sessions_ended"]
+        if not batch:
+            return
         # A session of its own: the committing one belongs to the caller.
         with Session(db.engine) as session:
             self.publish(session, batch)

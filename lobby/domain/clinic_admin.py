@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import ClinicSettings, Line, PartnerStore, Role, Service, Staff
-from . import events
+from . import events, staff_sessions
 from .registration import FormInvalid
 from .settings import get_settings
 from .text import parse_id, visible
@@ -178,10 +178,14 @@ def save_staff(session: Session, form: Mapping, *, actor: Actor, existing: Staff
         staff = Staff(username=username)
         session.add(staff)
     staff.display_name, staff.role, staff.room, staff.specialties = display_name, Role(role), room, specialties
+    was_active = staff.active
     staff.active = not check.flag("disabled")
     if password:
         staff.set_password(password)
     session.flush()
+    # A disabled account, or a new password (a leaked one, say), ends that person's sessions at once.
+    if existing is not None and (password or (was_active and not staff.active)):
+        staff_sessions.end_all(session, staff, staff_sessions.PASSWORD if password else staff_sessions.DISABLED)
     # Never the password, not even hashed, in the audit trail.
     audit(session, actor, "settings", None, section="staff", staff=staff.username, active=staff.active)
     events.record(session, "settings.changed")
