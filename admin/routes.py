@@ -18,6 +18,7 @@ from lobby.domain.text import parse_id
 from lobby.domain.waits import QueueSnapshot
 from lobby.extensions import db, limiter
 from lobby.messages import message_for
+from lobby.redirects import safe_next
 from lobby.models import DutyStatus, Line, Role, Staff, Visit, VisitStatus
 
 from . import bp
@@ -90,10 +91,7 @@ def login():
                 staff_sessions.open_session(db.session, staff)
             login_user(staff)
             session["seen_at"] = time.time()
-            target = request.args.get("next", "")
-            if not target.startswith("/admin") or target.startswith("//"):
-                target = url_for("admin.index")
-            return redirect(target)
+            return redirect(safe_next(request.args.get("next"), url_for("admin.index"), under="/admin"))
         error = "wrong"
         # Who tried is worth knowing; what they typed as a password never is.
         security_log.warning("failed staff login: known_account=%s", "yes" if staff is not None else "no")

@@ -9,6 +9,7 @@ from sqlalchemy import text
 
 from .config import load_config
 from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate, socketio
+from .redirects import safe_next
 
 LANGUAGES = ("zh_CN", "en")
 
@@ -122,11 +123,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     def set_language(code: str):
         if code in LANGUAGES:
             session["lang"] = code
-        target = request.args.get("next") or url_for("kiosk.start")
-        # Only same-site paths: never an open redirect.
-        if not target.startswith("/") or target.startswith("//"):
-            target = url_for("kiosk.start")
-        return redirect(target)
+        return redirect(safe_next(request.args.get("next"), url_for("kiosk.start")))
 
     from .realtime import realtime
 
