@@ -189,6 +189,7 @@ def reassign(public_id: str):
         with visits.unit_of_work(db.session):
             visit = visits.get_visit(db.session, public_id, lock=True)
             visits.expect_status(visit, form.get("expected"))
+            visits.expect_assignment(visit, form.get("expected_consultant"), form.get("expected_line"))
             consultant = None
             if form.get("consultant"):
                 wanted = parse_id(form.get("consultant"))

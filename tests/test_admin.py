@@ -254,6 +254,36 @@ def test_reassignment_by_two_staff_at_once(app, api, query):
     assert query(lambda s: s.query(Visit).one().consultant.username) == "bea"
 
 
+def test_two_staff_reassigning_at_once_get_one_200_and_one_409(app, api, query):
+    """Both screens showed the visitor waiting for Amy; one colleague picks Bea, the other Cai, at once."""
+    import threading
+
+    from lobby.models import Reassignment
+
+    visit = walk_in(api, consultant="amy")
+    amy = query(lambda s: s.query(Staff).filter_by(username="amy").one().id)
+    targets = {"bea": ids(query)["bea"], "cai": query(lambda s: s.query(Staff).filter_by(username="cai").one().id)}
+    desks = {name: Staffer(app, user) for name, user in (("bea", "desk"), ("cai", "admin"))}
+    start, results = threading.Barrier(2), {}
+
+    def reassign(name):
+        form = {"consultant": str(targets[name]), "reason": "换人咨询", "expected": "waiting",
+                "expected_consultant": str(amy), "expected_line": "1"}
+        start.wait()
+        results[name] = desks[name].post(f"/admin/visits/{visit['id']}/reassign", form)
+
+    threads = [threading.Thread(target=reassign, args=(name,)) for name in desks]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    statuses = sorted(r.status_code for r in results.values())
+    assert statuses == [200, 409]
+    winner = next(name for name, r in results.items() if r.status_code == 200)
+    loser = next(r for r in results.values() if r.status_code == 409)
+    assert "同事刚刚更新了这位客户" in loser.get_data(as_text=True)
+    assert query(lambda s: s.query(Visit).one().consultant.username) == winner
+    assert query(lambda s: s.query(Reassignment).count()) == 1
+
+
 def test_reassign_needs_a_reason_and_says_so(app, api):
     visit = walk_in(api)
     response = Staffer(app, "desk").post(f"/admin/visits/{visit['id']}/reassign", {"line": "surgery", "reason": ""})

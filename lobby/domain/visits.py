@@ -498,6 +498,15 @@ def expect_status(visit: Visit, expected: str | None) -> None:
         raise Conflict("visit_changed", status=visit.status.value)
 
 
+def expect_assignment(visit: Visit, consultant: str | None, line: str | None) -> None:
+    """Refuse a reassignment made on a stale screen: the consultant ("none": unassigned) and line the
+    screen showed must still be the visitor's, or two colleagues' changes would silently overwrite."""
+    if consultant is not None and consultant != str(visit.consultant_id or "none"):
+        raise Conflict("visit_changed", status=visit.status.value)
+    if line is not None and line != str(visit.line_id):
+        raise Conflict("visit_changed", status=visit.status.value)
+
+
 def add_note(session: Session, visit: Visit, text: str, *, actor: Actor = KIOSK) -> Visit:
     """A note from the desk on a visit (kept with the visit, audited)."""
     text = clean_text(text, field="note", limit=500, required=True, required_code="note_required")
