@@ -72,6 +72,7 @@ def test_cancel(api):
     [
         ({"service": "no-such-thing"}, 422, "unknown_service"),
         ({"consultant": "nobody"}, 422, "unknown_consultant"),
+        ({"consultant": "desk"}, 422, "unknown_consultant"),
         ({"phone": "12345"}, 422, "phone_invalid"),
         ({"phone": "not a phone"}, 422, "phone_invalid"),
         ({"phone": ""}, 422, "phone_required"),

@@ -73,6 +73,10 @@ def test_walk_in_gets_a_ticket_by_rotation(api):
         ({"name": " "}, 422, "name_required"),
         ({"service": "nope"}, 422, "unknown_service"),
         ({"consultant": "ghost"}, 422, "unknown_consultant"),
+        # Visitors go to those who see visitors: never to the front desk or an admin account.
+        ({"consultant": "desk"}, 422, "unknown_consultant"),
+        ({"consultant": "admin"}, 422, "unknown_consultant"),
+        ({"consultant": "dr_sun"}, 422, "unknown_consultant"),  # a doctor is not a consultant
     ],
 )
 def test_bad_check_ins_are_4xx_and_store_nothing(api, query, change, status, code):
@@ -155,6 +159,8 @@ def test_reassign_consultant_and_line(api):
     assert to_line.get_json()["ticket"] == "B001" and to_line.get_json()["line"] == "surgery"
     assert api.post(path, json={"consultant": "bea"}).status_code == 422  # no reason
     assert api.post(path, json={"consultant": "ghost", "reason": "x"}).status_code == 422
+    assert api.post(path, json={"consultant": "desk", "reason": "x"}).status_code == 422
+    assert api.post("/api/v1/consultants/desk/call-next").status_code == 404
     assert api.post(path, json={"line": "nowhere", "reason": "x"}).status_code == 422
 
 
