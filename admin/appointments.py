@@ -13,7 +13,7 @@ from lobby.domain import appointments as appts
 from lobby.domain import clock, visits
 from lobby.domain.errors import DomainError
 from lobby.domain.settings import clinic_day, clinic_zone, get_settings
-from lobby.domain.text import parse_id
+from lobby.domain.text import parse_day, parse_id
 from lobby.extensions import db
 from lobby.messages import message_for
 from lobby.models import Role, Service, Staff
@@ -30,11 +30,7 @@ def _actor():
 
 
 def _day() -> dt.date:
-    raw = request.values.get("date", "")
-    try:
-        return dt.date.fromisoformat(raw) if raw else clinic_day(db.session)
-    except ValueError:
-        return clinic_day(db.session)
+    return parse_day(request.values.get("date")) or clinic_day(db.session)
 
 
 def page_context(**extra) -> dict:

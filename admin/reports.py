@@ -12,6 +12,7 @@ from htmx_flask import request
 
 from lobby.domain.reports import build_report
 from lobby.domain.settings import clinic_day, get_settings
+from lobby.domain.text import parse_day
 from lobby.extensions import db
 from lobby.presenters import locale_code
 
@@ -23,11 +24,8 @@ MAX_DAYS = 366
 
 def _range() -> tuple[dt.date, dt.date]:
     today = clinic_day(db.session)
-    try:
-        start = dt.date.fromisoformat(request.args.get("start", "")) if request.args.get("start") else today
-        end = dt.date.fromisoformat(request.args.get("end", "")) if request.args.get("end") else start
-    except ValueError:
-        return today, today
+    start = parse_day(request.args.get("start")) or today
+    end = parse_day(request.args.get("end")) or start
     if end < start:
         start, end = end, start
     return start, min(end, start + dt.timedelta(days=MAX_DAYS))

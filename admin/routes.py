@@ -14,7 +14,7 @@ from sqlalchemy import select
 from lobby.domain import clock, desk, identity, questionnaire, staff_sessions, visits
 from lobby.domain.errors import DomainError, NotFound
 from lobby.domain.settings import clinic_day, clinic_zone, get_settings
-from lobby.domain.text import parse_id
+from lobby.domain.text import parse_day, parse_id
 from lobby.domain.waits import QueueSnapshot
 from lobby.extensions import db, limiter
 from lobby.messages import message_for
@@ -58,8 +58,13 @@ def _idle_staff_sessions():
 
 
 @bp.errorhandler(NotFound)
+@bp.errorhandler(404)
 def _not_found(_err):
-    abort(404)
+    """An unknown visitor, booking or page: a plain 404 in the desk's frame, never a 500."""
+    if not current_user.is_authenticated:
+        return message_for("not_found"), 404
+    return render_template("admin/message.html", message=message_for("not_found"), settings=get_settings(db.session),
+                           me=current_user, is_desk=is_desk()), 404
 
 
 def actor():
@@ -386,12 +391,11 @@ def audit_trail():
         query = query.where(AuditEntry.action == action)
     if parse_id(who):
         query = query.where(AuditEntry.actor_id == parse_id(who))
-    if day:
-        try:
-            start, end = clock.day_bounds(dt.date.fromisoformat(day), clinic_zone(db.session))
-            query = query.where(AuditEntry.at >= start, AuditEntry.at < end)
-        except ValueError:
-            day = ""
+    if parse_day(day):
+        start, end = clock.day_bounds(parse_day(day), clinic_zone(db.session))
+        query = query.where(AuditEntry.at >= start, AuditEntry.at < end)
+    else:
+        day = ""
     entries = db.session.scalars(query).all()
     actions = db.session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
     staff = db.session.scalars(select(Staff).order_by(Staff.username)).all()

@@ -12,7 +12,7 @@ from ..domain import registration, visits, waits
 from ..domain.errors import DomainError, NotFound, ValidationError
 from ..domain.phone import normalise_phone
 from ..domain.settings import clinic_day
-from ..domain.text import clean_name
+from ..domain.text import clean_name, parse_day
 from ..extensions import csrf, db
 from ..messages import message_for
 from ..models import Role, Staff, VisitKind, VisitStatus
@@ -126,10 +126,9 @@ def create_appointment():
 @bp.get("/appointments")
 def list_appointments():
     raw = request.args.get("date")
-    try:
-        day = dt.date.fromisoformat(raw) if raw else clinic_day(db.session)
-    except ValueError:
-        raise ValidationError("date_invalid", field="date") from None
+    day = parse_day(raw) if raw else clinic_day(db.session)
+    if day is None:
+        raise ValidationError("date_invalid", field="date")
     return jsonify({"date": day.isoformat(),
                     "appointments": [appointment_json(a) for a in appts.on_day(db.session, day)]})
 

@@ -16,7 +16,7 @@ from . import clock, events, identity
 from .errors import Conflict, DomainError, NotFound, ValidationError
 from .phone import normalise_phone
 from .settings import clinic_zone, get_settings
-from .text import clean_name, clean_text
+from .text import clean_name, clean_text, parse_day
 from .visits import KIOSK, Actor, audit, find_service, find_staff
 
 CODE_DIGITS = 6
@@ -28,11 +28,13 @@ def parse_start(value, session: Session) -> dt.datetime:
         raise ValidationError("starts_at_invalid", field="starts_at")
     try:
         parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+        if parse_day(parsed.date().isoformat()) is None:
+            raise ValueError("out of range")
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=clinic_zone(session))
+        return parsed.astimezone(dt.timezone.utc)
+    except (ValueError, OverflowError):
         raise ValidationError("starts_at_invalid", field="starts_at") from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=clinic_zone(session))
-    return parsed.astimezone(dt.timezone.utc)
 
 
 def _new_code(session: Session) -> str:

@@ -9,6 +9,7 @@ seen, yet they can reorder a row on the desk or hide what a name really says.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import unicodedata
 
@@ -18,6 +19,9 @@ from .errors import ValidationError
 _DROPPED_CATEGORIES = frozenset({"Cc", "Cf", "Co", "Cs", "Cn"})
 _WHITESPACE_CONTROLS = frozenset("\t\n\r\v\f\x1c\x1d\x1e\x1f\x85")
 _ASCII_NUMBER = re.compile(r"[0-9]{1,9}")
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Days a clinic's records can name; outside them, date arithmetic would overflow.
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
 # The largest id or number a form may name: inside every database's INTEGER.
 MAX_ID = 2**31 - 1
 
@@ -63,6 +67,18 @@ def parse_id(raw: object) -> int | None:
         return None
     number = int(text)
     return number if 0 < number <= MAX_ID else None
+
+
+def parse_day(raw: object) -> dt.date | None:
+    """A day written 2026-05-01 (ASCII digits, a real date, between 1900 and 2999), or None."""
+    text = str(raw or "").strip()
+    if not _ISO_DAY.fullmatch(text):
+        return None
+    try:
+        day = dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+    return day if FIRST_DAY <= day <= LAST_DAY else None
 
 
 def same_name(a: str | None, b: str | None) -> bool:

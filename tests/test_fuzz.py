@@ -1,0 +1,123 @@
+"""Odd input never makes a 500: every route that takes an id, a token, a number or a date, with
+values a person or a script might send (huge numbers, superscript digits, other scripts' digits,
+control characters, far-away dates). Each answer is a clear 4xx or a normal page."""
+
+import re
+
+import pytest
+
+from .test_admin import Staffer
+from .test_kiosk import Kiosk
+
+HOSTILE = ["0", "-1", "9" * 30, "2147483648", "²", "١٢", "1e9", "abc", "%00", "\x00", "\u202e12", " 7 ",
+           "a" * 300, "../../etc/passwd", "null", "[]"]
+HOSTILE_DATES = ["0001-01-01", "9999-12-31", "2026-02-30", "2026-13-01", "20260310", "²⁰²⁶-03-10"]
+
+# Form fields and query arguments that carry ids, numbers or dates, by route.
+FIELDS = [
+    ("kiosk", "POST", "/kiosk/details", ("consultant", "partner", "service", "birth_year"),
+     {"flow": "walk-in", "name": "王小美", "phone": "13800138000", "gender": "female", "birth_year": "1990"}),
+    ("kiosk", "POST", "/kiosk/finish", ("service", "consultant", "partner", "birth_year"),
+     {"flow": "walk-in", "key": "fuzz", "name": "王小美", "phone": "13800138000", "gender": "female",
+      "birth_year": "1990", "pregnancy": "no", "smoking": "no", "consent_privacy": "1"}),
+    ("kiosk", "POST", "/kiosk/find", ("birth_year", "phone"), {"flow": "returning", "name": "张三华",
+                                                               "phone": "13700137000", "birth_year": "1990"}),
+    ("kiosk", "POST", "/kiosk/appointment", ("code", "phone"), {"phone": "13800138000", "code": "123456"}),
+    ("kiosk", "POST", "/kiosk/companion", ("ticket",), {}),
+    ("kiosk", "POST", "/kiosk/reason", ("service", "who"), {"flow": "returning"}),
+    ("admin", "GET", "/admin/", ("consultant", "line", "sort"), {}),
+    ("admin", "POST", "/admin/call-next", ("consultant",), {}),
+    ("admin", "POST", "/admin/visits/{visit}/reassign", ("consultant", "line", "expected_consultant"),
+     {"reason": "x"}),
+    ("admin", "POST", "/admin/visits/{visit}/act", ("action", "expected"), {}),
+    ("admin", "POST", "/admin/visits/{visit}/client", ("partner", "birth_year", "gender", "channel"),
+     {"name": "欧阳娜娜", "phone": "13912345678"}),
+    ("admin", "POST", "/admin/visits/{visit}/identity", ("decision",), {}),
+    ("admin", "POST", "/admin/rotation/{amy}/duty", ("status",), {}),
+    ("admin", "POST", "/admin/appointments", ("service", "consultant", "id", "date", "time"),
+     {"name": "王小美", "phone": "13800138000", "date": "2026-03-10", "time": "15:00"}),
+    ("admin", "GET", "/admin/appointments", ("date", "edit"), {}),
+    ("admin", "GET", "/admin/audit", ("actor", "date", "action"), {}),
+    ("admin", "GET", "/admin/reports", ("start", "end"), {}),
+    ("admin", "GET", "/admin/reports/export", ("start", "end", "table", "format"), {"table": "by_kind"}),
+    ("admin", "GET", "/admin/settings", ("edit", "section"), {"section": "staff"}),
+    ("admin", "POST", "/admin/settings/services", ("id", "line", "typical_minutes"),
+     {"code": "x", "name_zh": "x", "name_en": "x", "typical_minutes": "10"}),
+    ("admin", "POST", "/admin/settings/partners", ("id", "consultant"), {"name": "x"}),
+    ("admin", "POST", "/admin/settings/clinic", ("long_wait_minutes", "opens_at", "retention_days"), {}),
+    ("admin", "POST", "/admin/register", ("service", "consultant", "partner", "birth_year", "kind"),
+     {"name": "王小美", "phone": "13800138000"}),
+    ("public", "GET", "/display/", ("line", "lang"), {}),
+    ("api", "GET", "/api/v1/appointments", ("date",), {}),
+]
+
+
+def path_rules(app):
+    """Every route with a part of its path that names something."""
+    return sorted({(rule.rule, method) for rule in app.url_map.iter_rules() if rule.arguments
+                   and rule.endpoint != "static" for method in rule.methods - {"HEAD", "OPTIONS"}})
+
+
+@pytest.fixture
+def callers(app, api, frozen_clock):
+    visit = api.post("/api/v1/visits", json={"name": "欧阳娜娜", "phone": "13912345678", "kind": "walk-in"}).get_json()
+    admin, kiosk = Staffer(app, "admin"), Kiosk(app)
+    anonymous = app.test_client()
+
+    def call(who, method, path, data):
+        path = path.format(visit=visit["id"], amy="1")
+        if who == "api":
+            return api.get(path, query_string=data) if method == "GET" else api.post(path, json=data)
+        if who == "admin":
+            if method == "GET":
+                return admin.client.get(path, query_string=data)
+            return admin.post(path, data)
+        if who == "kiosk":
+            return kiosk.post(path, data) if method == "POST" else kiosk.get(path)
+        return anonymous.get(path, query_string=data)
+
+    return call
+
+
+def test_every_route_with_a_path_argument_is_listed(app):
+    # A new route with an id in its path must be fuzzed below: this list is the whole of them.
+    assert {rule for rule, _ in path_rules(app)} == {
+        "/t/<token>", "/t/<token>/state.json", "/kiosk/step/<flow>", "/kiosk/a/<token>", "/kiosk/a/<token>/qr.png",
+        "/kiosk/ticket-qr/<token>.png", "/admin/appointments/<public_id>/cancel", "/admin/appointments/<public_id>",
+        "/admin/visits/<public_id>/act", "/admin/visits/<public_id>/reassign", "/admin/visits/<public_id>/note",
+        "/admin/rotation/<staff_id>/duty", "/admin/rotation/<staff_id>/move", "/admin/visits/<public_id>",
+        "/admin/visits/<public_id>/answers", "/admin/visits/<public_id>/questionnaire",
+        "/admin/clients/<public_id>/erase", "/admin/visits/<public_id>/identity", "/admin/visits/<public_id>/client",
+        "/admin/settings/<section>", "/api/v1/appointments/<public_id>", "/api/v1/visits/<public_id>",
+        "/api/v1/consultants/<username>/call-next", "/api/v1/visits/<public_id>/transition",
+        "/api/v1/visits/<public_id>/reassign", "/lang/<code>"}
+
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_path_arguments_are_4xx_never_500(app, callers, value):
+    from urllib.parse import quote
+
+    failures = []
+    for rule, method in path_rules(app):
+        path = re.sub(r"<[^>]+>", quote(value, safe=""), rule)
+        who = "api" if rule.startswith("/api/") else "admin" if rule.startswith("/admin/") else \
+            "kiosk" if rule.startswith("/kiosk/") and method == "POST" else "public"
+        if method == "DELETE":
+            response = app.test_client().delete(path)
+        else:
+            response = callers(who, method, path, {"to": "called", "reason": "x", "action": "call"}
+                               if method == "POST" else {})
+        if response.status_code >= 500:
+            failures.append((method, path, response.status_code))
+    assert failures == []
+
+
+@pytest.mark.parametrize("value", HOSTILE + HOSTILE_DATES)
+def test_hostile_ids_numbers_and_dates_in_forms_are_4xx_never_500(callers, value):
+    failures = []
+    for who, method, path, fields, base in FIELDS:
+        for field in fields:
+            response = callers(who, method, path, {**base, field: value})
+            if response.status_code >= 500:
+                failures.append((method, path, field, response.status_code))
+    assert failures == []
