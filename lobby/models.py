@@ -225,6 +225,11 @@ class Staff(UserMixin, db.Model):
     def get_id(self) -> str | None:
         return self.session_token
 
+    # UserMixin compares users by get_id(); two staff members are the same only if they are one row.
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
+
 
 class StaffSession(db.Model):
     """A staff login, kept on the server (domain/staff_sessions.py): the cookie is good while this is open."""
