@@ -125,6 +125,10 @@ def create_app(test_config: dict | None = None) -> Flask:
             session["lang"] = code
         return redirect(safe_next(request.args.get("next"), url_for("kiosk.start")))
 
+    from . import security
+
+    security.init_app(app)
+
     from .realtime import realtime
 
     realtime.init_app(app)

@@ -1,6 +1,7 @@
 """Configuration read from the environment (see CONTRACT.md)."""
 
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -35,6 +36,10 @@ def load_config(instance_path: str) -> dict:
     origins = [o.strip() for o in os.environ.get("LOBBY_CORS_ORIGINS", "").split(",") if o.strip()]
     if "*" in origins:
         raise ConfigError("LOBBY_CORS_ORIGINS may not contain '*'; list the allowed origins")
+    framers = os.environ.get("LOBBY_BOARD_FRAME_ANCESTORS", "").replace(",", " ").split()
+    for origin in framers:
+        if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", origin):
+            raise ConfigError(f"LOBBY_BOARD_FRAME_ANCESTORS takes origins such as https://signage.example, not {origin!r}")
     return {
         "LOBBY_ENV": env,
         "SECRET_KEY": _secret_key(instance, env),
@@ -42,6 +47,8 @@ def load_config(instance_path: str) -> dict:
         "REDIS_URL": os.environ.get("REDIS_URL") or None,
         "LOBBY_TIMEZONE": os.environ.get("LOBBY_TIMEZONE", "Asia/Shanghai"),
         "LOBBY_CORS_ORIGINS": origins,
+        # Origins whose pages may frame the queue board (digital signage); every other page refuses frames.
+        "BOARD_FRAME_ANCESTORS": framers,
         # serve.py runs gevent; tests and the flask CLI use threads.
         "SOCKETIO_ASYNC_MODE": os.environ.get("LOBBY_ASYNC_MODE", "threading"),
         "SOCKETIO_CHANNEL": os.environ.get("LOBBY_SOCKETIO_CHANNEL", "lobby"),

@@ -7,6 +7,14 @@
     const form = event.target.closest("form[data-confirm]");
     if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
   });
+  document.addEventListener("click", (event) => {
+    const copy = event.target.closest("[data-copy]");
+    if (copy) {
+      const source = document.querySelector(copy.dataset.copy);
+      if (source) navigator.clipboard.writeText(source.value || source.textContent);
+    }
+    if (event.target.closest("[data-print]")) window.print();
+  });
   const shell = document.querySelector("[data-admin]");
   if (!shell) return;
   const socket = io("/admin", {transports: ["websocket", "polling"]});

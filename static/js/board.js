@@ -24,6 +24,13 @@
   setInterval(tick, 1000);
 
   // --- board state ---------------------------------------------------------------------
+  // Each line's colour comes as data (the CSP allows no inline style); set through the CSSOM.
+  function paintLines() {
+    live.querySelectorAll(".board-line[data-colour]").forEach((el) => {
+      if (/^#[0-9a-fA-F]{6}$/.test(el.dataset.colour)) el.style.setProperty("--line-colour", el.dataset.colour);
+    });
+  }
+  paintLines();
   function applyHighlight() {
     live.querySelectorAll(".call.is-new").forEach((el) => el.classList.remove("is-new"));
     if (!highlight || Date.now() > highlight.until) return;
@@ -36,6 +43,7 @@
     if (message.version < shownVersion) return;
     shownVersion = message.version;
     live.innerHTML = message.html;
+    paintLines();
     applyHighlight();
   }
 

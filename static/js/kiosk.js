@@ -14,6 +14,7 @@
     window.location.replace(startUrl);
   }
   document.addEventListener("click", (event) => {
+    if (event.target.closest("[data-print]")) window.print();
     const link = event.target.closest("[data-reset]");
     if (link) { event.preventDefault(); resetKiosk(); }
   });

@@ -32,12 +32,47 @@ def playwright():
         yield running
 
 
+class WatchedBrowser:
+    """Chromium whose every page reports what the Content-Security-Policy refused (console errors)."""
+
+    def __init__(self, chromium):
+        self._chromium = chromium
+        self.violations: list[str] = []
+
+    def watch(self, page):
+        page.on("console", self._note)
+        return page
+
+    def _note(self, message):
+        if "Content Security Policy" in message.text or "Content-Security-Policy" in message.text:
+            self.violations.append(f"{message.location.get('url')}: {message.text}")
+
+    def new_page(self, **options):
+        return self.watch(self._chromium.new_page(**options))
+
+    def new_context(self, **options):
+        context = self._chromium.new_context(**options)
+        context.on("page", self.watch)
+        return context
+
+    def __getattr__(self, name):
+        return getattr(self._chromium, name)
+
+
 @pytest.fixture(scope="session")
-def browser(playwright):
+def watched_browser(playwright):
     chromium = playwright.chromium.launch(executable_path=CHROMIUM,
                                           args=LAUNCH_ARGS + ["--autoplay-policy=no-user-gesture-required"])
-    yield chromium
+    yield WatchedBrowser(chromium)
     chromium.close()
+
+
+@pytest.fixture
+def browser(watched_browser):
+    """Every browser test also checks that the pages pass the Content-Security-Policy."""
+    watched_browser.violations.clear()
+    yield watched_browser
+    assert watched_browser.violations == [], "the Content-Security-Policy refused something"
 
 
 @pytest.fixture

@@ -87,7 +87,7 @@ def test_the_reports_page_with_its_charts(api, server, browser, artifacts):
     kiosk_walk_in(browser, server)
     desk = log_in(browser, server)
     desk.goto(server.url + "/admin/reports")
-    desk.wait_for_selector(".bar > span")
+    desk.wait_for_selector("progress.bar")
     assert desk.locator(".bar-row").count() >= 4
     desk.screenshot(path=str(artifacts / "admin-reports.png"), full_page=True)
 

@@ -93,6 +93,8 @@ def test_appointment_by_qr_through_the_camera_and_the_server_decoder(app, server
         f"--use-file-for-fake-video-capture={video}"])
     try:
         page = chromium.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+        refused = []
+        page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
         page.goto(server.url + "/kiosk/")
         shot = Shots(page, artifacts, "appointment-camera")
         decoded_on_server = []
@@ -104,6 +106,7 @@ def test_appointment_by_qr_through_the_camera_and_the_server_decoder(app, server
         shot("confirm")
         page.get_by_role("button", name="是的，继续").click()
         assert answer_questionnaire(page, shot) == "B001"
+        assert refused == []  # the camera, the canvas and the upload pass the Content-Security-Policy
     finally:
         chromium.close()
 

@@ -1,0 +1,56 @@
+"""Security headers on every response, set in one place (not per view).
+
+- Content-Security-Policy: scripts, styles, images, sounds and sockets from this
+  site only; no inline script or style anywhere in the pages (behaviour hangs on
+  data- attributes in static/js), so an injected <script> or onclick never runs.
+- frame-ancestors 'none': no page may be framed (click-jacking), except the queue
+  board, which a clinic's signage system may frame (LOBBY_BOARD_FRAME_ANCESTORS).
+- Referrer-Policy: no-referrer, since ticket and booking tokens travel in URLs.
+- X-Content-Type-Options: nosniff; HSTS when LOBBY_ENV=production.
+- Pages with personal data (desk, kiosk, a visitor's ticket, the API) are never
+  cached: Cache-Control: no-store.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+POLICY = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data:",
+    "media-src": "'self'",
+    "connect-src": "'self'",
+    "font-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "form-action": "'self'",
+}
+NOT_CACHED = frozenset({"admin", "kiosk", "public", "api"})
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+def _policy(frame_ancestors: str) -> str:
+    return "; ".join(f"{name} {value}" for name, value in {**POLICY, "frame-ancestors": frame_ancestors}.items())
+
+
+def init_app(app: Flask) -> None:
+    board_framers = " ".join(app.config.get("BOARD_FRAME_ANCESTORS") or []) or "'none'"
+    page_policy, board_policy = _policy("'none'"), _policy(board_framers)
+    production = app.config["LOBBY_ENV"] == "production"
+
+    @app.after_request
+    def _security_headers(response):
+        headers = response.headers
+        board = request.blueprint == "display"
+        headers.setdefault("Content-Security-Policy", board_policy if board else page_policy)
+        if not board:
+            headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "no-referrer")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        if production:
+            headers.setdefault("Strict-Transport-Security", HSTS)
+        if request.blueprint in NOT_CACHED and "Cache-Control" not in headers:
+            headers["Cache-Control"] = "no-store"
+        return response
