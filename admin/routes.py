@@ -16,6 +16,7 @@ from lobby.domain.errors import DomainError, NotFound
 from lobby.domain.settings import clinic_day, clinic_zone, get_settings
 from lobby.domain.text import parse_day, parse_id
 from lobby.domain.waits import QueueSnapshot
+from lobby.database import flush_erased_pages
 from lobby.extensions import db, limiter
 from lobby.messages import message_for
 from lobby.redirects import safe_next
@@ -367,6 +368,7 @@ def erase_client(public_id: str):
     try:
         with visits.unit_of_work(db.session):
             erase(db.session, db.session.get(Client, client.id), actor=actor())
+        flush_erased_pages(db.engine)
     except DomainError as err:
         return render_template("admin/message.html", message=message_for(err.code), settings=get_settings(db.session),
                                me=current_user, is_desk=True), err.status

@@ -9,6 +9,7 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
+from .database import flush_erased_pages
 from .extensions import db
 from .models import Role, Staff
 
@@ -84,5 +85,6 @@ def register_privacy_cli(app: Flask) -> None:
 
         with unit_of_work(db.session):
             report = purge(db.session)
+        flush_erased_pages(db.engine)
         click.echo(f"purged before {report.cutoff}: {report.clients} client(s), "
                    f"{report.questionnaires} questionnaire(s)")

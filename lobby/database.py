@@ -33,12 +33,24 @@ def configure_engine(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
+        # Erased personal data is overwritten with zeros, not left in free space in the file.
+        cursor.execute("PRAGMA secure_delete = ON")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _sqlite_begin(conn):
         immediate = conn.get_execution_options().get(WRITE_OPTION)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def flush_erased_pages(engine: Engine) -> None:
+    """After an erasure or a purge: copy the write-ahead log into the database file and empty it,
+    so that old page images holding erased data do not linger in lobby.db-wal. (PostgreSQL: the
+    dead row versions go at the next VACUUM; see the README.)"""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 @contextmanager

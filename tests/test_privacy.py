@@ -111,3 +111,42 @@ def test_logs_never_carry_phone_numbers_or_answers(api, caplog):
     api.post("/api/v1/visits", json={"name": NAME, "phone": "12", "kind": "walk-in"})  # a refused one too
     assert caplog.records  # the realtime layer did log its work
     assert not [s for s in (NAME, PHONE, PHONE[3:]) if s in caplog.text]
+
+
+def database_files(app) -> bytes:
+    """The bytes of the SQLite database and its write-ahead log, as a disk thief would read them."""
+    from pathlib import Path
+
+    path = Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
+    return b"".join(p.read_bytes() for p in (path, Path(f"{path}-wal")) if p.exists())
+
+
+@pytest.mark.sqlite_only
+def test_erased_data_does_not_survive_in_the_database_files(app, api, frozen_clock):
+    from .test_admin import Staffer
+
+    marker = "erase-me-9f3c1a"
+    response = api.post("/api/v1/visits", json={"name": f"Zhao {marker}", "phone": PHONE, "kind": "walk-in"})
+    visit_id = response.get_json()["id"]
+    desk = Staffer(app, "admin")
+    desk.post(f"/admin/visits/{visit_id}/note", {"note": f"note {marker}"})
+    desk.post(f"/admin/visits/{visit_id}/questionnaire", {"pregnancy": "no", "smoking": "no", "consent_privacy": "1",
+                                                          "allergy_detail": f"allergy {marker}"})
+    for step in ("called", "with_consultant", "done"):
+        api.post(f"/api/v1/visits/{visit_id}/transition", json={"to": step})
+    # Others' rows after hers on the same pages: what is erased sits among what stays.
+    for n in range(3):
+        other = api.post("/api/v1/visits", json={"name": f"Other {n}", "phone": f"1391234560{n}", "kind": "walk-in"})
+        desk.post(f"/admin/visits/{other.get_json()['id']}/questionnaire",
+                  {"pregnancy": "no", "smoking": "no", "consent_privacy": "1", "allergy_detail": f"other {n}"})
+    with app.app_context():
+        db.session.execute(db.text("PRAGMA wal_checkpoint(TRUNCATE)"))  # into the main file, as days go by
+        client_id = db.session.scalars(select(Visit.client_id)).first()
+        public_id = db.session.get(type(db.session.get(Visit, 1).client), client_id).public_id
+    assert marker.encode() in database_files(app)
+
+    page = desk.client.get(f"/admin/visits/{visit_id}").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    erased = desk.client.post(f"/admin/clients/{public_id}/erase", data={"csrf_token": token})
+    assert erased.status_code == 200
+    assert marker.encode() not in database_files(app)
