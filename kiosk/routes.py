@@ -404,6 +404,7 @@ def ticket_panel(visit: Visit):
 
 
 @bp.post("/companion", endpoint="companion")
+@throttle.per_tablet
 def companion():
     """Someone accompanying a visitor: linked to their ticket, no ticket or questionnaire of their own."""
     form = request.form
