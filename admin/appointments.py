@@ -135,7 +135,8 @@ def import_appointments():
         except UnicodeDecodeError:
             return _render(422, message=message_for("csv_encoding"), message_kind="error")
     with visits.unit_of_work(db.session):
-        report = appts.import_csv(db.session, text, actor=_actor())
+        # NUL is never part of a name, a number or a code (and PostgreSQL cannot hold it).
+        report = appts.import_csv(db.session, text.replace("\x00", ""), actor=_actor())
     return _render(report=report)
 
 

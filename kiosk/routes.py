@@ -67,6 +67,11 @@ def _stale_form(_err):
     return panel("message", status=400, title_code="session_expired", actions=["start"])
 
 
+@bp.errorhandler(400)
+def _bad_request(_err):
+    return panel("message", status=400, title_code="session_expired", actions=["start"])
+
+
 @bp.errorhandler(429)
 def _throttled(_err):
     # The same answer for every number and every reason: it tells a guesser nothing.

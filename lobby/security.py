@@ -9,11 +9,15 @@
 - X-Content-Type-Options: nosniff; HSTS when LOBBY_ENV=production.
 - Pages with personal data (desk, kiosk, a visitor's ticket, the API) are never
   cached: Cache-Control: no-store.
+
+And one check on the way in: a NUL character in a path, a query, a form or a JSON
+body is refused with 400. No person types one, and PostgreSQL cannot store or
+even compare text that holds one (it would fail the query: a 500).
 """
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, abort, request
 
 POLICY = {
     "default-src": "'self'",
@@ -35,7 +39,31 @@ def _policy(frame_ancestors: str) -> str:
     return "; ".join(f"{name} {value}" for name, value in {**POLICY, "frame-ancestors": frame_ancestors}.items())
 
 
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+def refuse_nul_bytes() -> None:
+    """Before every view: 400 for a NUL anywhere in what the request names or sends as text.
+    (Multipart bodies, a camera frame or a CSV file, are read and checked by their own views.)"""
+    values = [request.path, *request.args.listvalues()]
+    if request.mimetype == "application/x-www-form-urlencoded":
+        values.extend(request.form.listvalues())
+    elif request.is_json:
+        values.append(request.get_json(silent=True))
+    if _holds_nul(values):
+        abort(400)
+
+
 def init_app(app: Flask) -> None:
+    app.before_request(refuse_nul_bytes)
+
     board_framers = " ".join(app.config.get("BOARD_FRAME_ANCESTORS") or []) or "'none'"
     page_policy, board_policy = _policy("'none'"), _policy(board_framers)
     production = app.config["LOBBY_ENV"] == "production"
