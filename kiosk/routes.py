@@ -304,7 +304,7 @@ def find_client():
         details = registration.clean_returning(db.session, form, today=clinic_day(db.session))
     except registration.FormInvalid as err:
         return panel("find", status=422, errors=field_messages(err.errors), form=form, carry=carried(form))
-    found = identity.identify(db.session, registration.typed_identity(details), second_factor=True,
+    found = identity.identify(db.session, details, second_factor=True,
                               returning=True, allow_verification=throttle.may_prove_identity(details.phone))
     if not found.verified:
         throttle.failed_proof(details.phone)

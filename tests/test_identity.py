@@ -46,6 +46,17 @@ def zhang(app, api, frozen_clock):
         return client.public_id
 
 
+def kiosk_walk_in(app, kiosk, key, **typed):
+    """A walk-in on the tablet, from their details to the ticket; returns the ticket response."""
+    details = walk_in_details(app, phone=PHONE, **typed)
+    panel = kiosk.post("/kiosk/details", {"flow": "walk-in", "key": key, **details}).get_data(as_text=True)
+    return kiosk.post("/kiosk/finish", {**hidden(panel), **details, **QUESTIONNAIRE})
+
+
+def todays_visit(query):
+    return query(lambda s: s.query(Visit).filter(Visit.clinic_day == dt.date(2026, 3, 10)).one())
+
+
 def client_row(query, name):
     return query(lambda s: s.query(Client).filter_by(name=name).one())
 
@@ -87,13 +98,11 @@ def test_no_answer_text_on_the_tablet_on_any_step_of_the_returning_path(kiosk, z
 
 
 def test_a_walk_in_with_a_taken_phone_leaves_the_client_unchanged(app, kiosk, zhang, query):
-    details = walk_in_details(app, name="李四", phone=PHONE, gender="male", birth_year="1985", channel="ads")
-    panel = kiosk.post("/kiosk/details", {"flow": "walk-in", "key": "k1", **details}).get_data(as_text=True)
-    ticket = kiosk.post("/kiosk/finish", {**hidden(panel), **details, **QUESTIONNAIRE})
+    ticket = kiosk_walk_in(app, kiosk, "k1", name="李四", gender="male", birth_year="1985", channel="ads")
     assert ticket.status_code == 200
     zhang_now = client_row(query, "张三华")
     assert (zhang_now.gender, zhang_now.birth_year, zhang_now.channel) == ("female", 1990, "friend")
-    visit = query(lambda s: s.query(Visit).filter(Visit.clinic_day == dt.date(2026, 3, 10)).one())
+    visit = todays_visit(query)
     assert visit.identity_flag == "phone_mismatch" and visit.identity_candidate_id == zhang_now.id
     assert visit.triage_rule == "rotation" and visit.first_visit  # not sent to her consultant as her
     li = client_row(query, "李四")
@@ -115,7 +124,7 @@ def test_the_desk_merges_the_same_person_and_tomorrow_the_tablet_knows_her(app, 
     assert "张女士" not in found  # not proven: nothing on file to check the year against
     form = kiosk.post("/kiosk/reason", {**hidden(found), "service": str(ids(app)["peel"])}).get_data(as_text=True)
     kiosk.post("/kiosk/finish", {**hidden(form), **QUESTIONNAIRE})
-    visit = query(lambda s: s.query(Visit).filter(Visit.clinic_day == dt.date(2026, 3, 10)).one())
+    visit = todays_visit(query)
     assert visit.identity_flag == "phone_mismatch" and visit.triage_rule != "own"
 
     desk = Staffer(app, "desk")
@@ -139,10 +148,8 @@ def test_the_desk_merges_the_same_person_and_tomorrow_the_tablet_knows_her(app, 
 
 
 def test_different_people_keep_both_records(app, kiosk, zhang, query):
-    details = walk_in_details(app, name="张小华", phone=PHONE, birth_year="2001")
-    panel = kiosk.post("/kiosk/details", {"flow": "walk-in", "key": "k2", **details}).get_data(as_text=True)
-    kiosk.post("/kiosk/finish", {**hidden(panel), **details, **QUESTIONNAIRE})
-    visit = query(lambda s: s.query(Visit).filter(Visit.clinic_day == dt.date(2026, 3, 10)).one())
+    kiosk_walk_in(app, kiosk, "k2", name="张小华", birth_year="2001")
+    visit = todays_visit(query)
     desk = Staffer(app, "desk")
     desk.post(f"/admin/visits/{visit.public_id}/identity", {"decision": "different_people"})
     assert query(lambda s: s.query(Client).count()) == 2
@@ -152,10 +159,8 @@ def test_different_people_keep_both_records(app, kiosk, zhang, query):
 
 
 def test_details_that_differ_are_shown_and_changed_only_by_the_desk(app, kiosk, zhang, query):
-    details = walk_in_details(app, name="张三华", phone=PHONE, birth_year="1990", gender="other", channel="ads")
-    panel = kiosk.post("/kiosk/details", {"flow": "walk-in", "key": "k3", **details}).get_data(as_text=True)
-    kiosk.post("/kiosk/finish", {**hidden(panel), **details, **QUESTIONNAIRE})
-    visit = query(lambda s: s.query(Visit).filter(Visit.clinic_day == dt.date(2026, 3, 10)).one())
+    kiosk_walk_in(app, kiosk, "k3", name="张三华", birth_year="1990", gender="other", channel="ads")
+    visit = todays_visit(query)
     assert visit.identity_flag == "details_differ" and visit.identity_typed == {"gender": "other", "channel": "ads"}
     assert (client_row(query, "张三华").gender, client_row(query, "张三华").channel) == ("female", "friend")
     assert query(lambda s: s.query(Client).count()) == 1  # proven: the visit is on her record
@@ -168,10 +173,8 @@ def test_details_that_differ_are_shown_and_changed_only_by_the_desk(app, kiosk, 
 
 
 def test_the_desk_corrects_a_client_record_audited(app, kiosk, zhang, query):
-    details = walk_in_details(app, name="张三华", phone=PHONE, birth_year="1990")
-    panel = kiosk.post("/kiosk/details", {"flow": "walk-in", "key": "k4", **details}).get_data(as_text=True)
-    kiosk.post("/kiosk/finish", {**hidden(panel), **details, **QUESTIONNAIRE})
-    visit = query(lambda s: s.query(Visit).filter(Visit.clinic_day == dt.date(2026, 3, 10)).one())
+    kiosk_walk_in(app, kiosk, "k4", name="张三华", birth_year="1990")
+    visit = todays_visit(query)
     desk = Staffer(app, "desk")
     bad = desk.post(f"/admin/visits/{visit.public_id}/client", {"name": "", "phone": PHONE})
     assert bad.status_code == 422 and "请输入姓名" in bad.get_data(as_text=True)

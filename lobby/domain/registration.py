@@ -29,13 +29,9 @@ class FormInvalid(ValidationError):
 
 
 @dataclass(frozen=True)
-class VisitorDetails:
-    name: str
-    phone: str
-    gender: str | None = None
-    birth_year: int | None = None
-    channel: str | None = None
-    partner_id: int | None = None
+class VisitorDetails(TypedIdentity):
+    """Who the visitor says they are, and what they came for (a treatment, a consultant asked for)."""
+
     service_id: int | None = None
     requested_id: int | None = None
 
@@ -111,11 +107,6 @@ def clean_returning(session: Session, form: Mapping, *, today: dt.date) -> Visit
     return details
 
 
-def typed_identity(details: VisitorDetails) -> TypedIdentity:
-    return TypedIdentity(name=details.name, phone=details.phone, gender=details.gender,
-                         birth_year=details.birth_year, channel=details.channel, partner_id=details.partner_id)
-
-
 def check_in_visitor(session: Session, details: VisitorDetails, *, kind: VisitKind, actor: Actor,
                      public_tablet: bool, idempotency_key: str | None = None,
                      allow_verification: bool = True) -> Visit:
@@ -125,7 +116,7 @@ def check_in_visitor(session: Session, details: VisitorDetails, *, kind: VisitKi
     `public_tablet`: the kiosk, where a client on file needs the second factor (domain/identity.py).
     The client on file is never changed by a check-in; only staff and integrations fill its blanks.
     """
-    found = identify(session, typed_identity(details), second_factor=public_tablet,
+    found = identify(session, details, second_factor=public_tablet,
                      returning=kind in (VisitKind.RETURNING, VisitKind.POST_OP),
                      allow_verification=allow_verification)
     client, filled = client_for(session, found, fill_blanks=not public_tablet)
