@@ -120,7 +120,8 @@ def test_a_huge_picture_is_refused_before_it_is_decoded(app, api, frozen_clock):
 
 # --- hidden characters ----------------------------------------------------------------------------------
 
-HIDDEN = "\u202e\u2066\u200b\u200f\ufeff\x07\x1b\x00"
+# NUL itself never gets this far: it is refused with the whole request (test_fuzz.py).
+HIDDEN = "\u202e\u2066\u200b\u200f\ufeff\x07\x1b"
 
 
 @pytest.mark.parametrize("raw,clean", [
@@ -135,7 +136,7 @@ def test_a_name_of_hidden_characters_only_is_no_name():
     from lobby.domain.errors import ValidationError
 
     with pytest.raises(ValidationError) as err:
-        clean_name(HIDDEN)
+        clean_name(HIDDEN + "\x00")
     assert err.value.code == "name_required"
 
 
