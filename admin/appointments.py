@@ -9,8 +9,9 @@ from flask_login import current_user
 from htmx_flask import request
 from sqlalchemy import select
 
+from lobby.database import unit_of_work
 from lobby.domain import appointments as appts
-from lobby.domain import clock, visits
+from lobby.domain import audit, clock
 from lobby.domain.errors import DomainError
 from lobby.domain.settings import clinic_day, clinic_zone, get_settings
 from lobby.domain.text import parse_day, parse_id
@@ -26,7 +27,7 @@ MAX_CSV_BYTES = 2_000_000
 
 
 def _actor():
-    return visits.Actor(f"staff:{current_user.username}", current_user.id)
+    return audit.Actor(f"staff:{current_user.username}", current_user.id)
 
 
 def _day() -> dt.date:
@@ -82,7 +83,7 @@ def book():
     form = request.form
     starts = f"{form.get('date', '')}T{form.get('time', '')}" if form.get("date") and form.get("time") else ""
     try:
-        with visits.unit_of_work(db.session):
+        with unit_of_work(db.session):
             existing = appts.get_appointment(db.session, form["id"]) if form.get("id") else None
             service = db.session.get(Service, parse_id(form.get("service"))) if parse_id(form.get("service")) else None
             consultant = (db.session.get(Staff, parse_id(form.get("consultant")))
@@ -99,7 +100,7 @@ def book():
 @roles_required(*DESK)
 def cancel_appointment(public_id: str):
     try:
-        with visits.unit_of_work(db.session):
+        with unit_of_work(db.session):
             appts.cancel(db.session, appts.get_appointment(db.session, public_id), actor=_actor())
     except DomainError as err:
         return _render(err.status, message=message_for(err.code, **err.params), message_kind="error")
@@ -134,7 +135,7 @@ def import_appointments():
             text = raw.decode("gb18030")  # Chinese Excel saves CSV in GBK/GB18030
         except UnicodeDecodeError:
             return _render(422, message=message_for("csv_encoding"), message_kind="error")
-    with visits.unit_of_work(db.session):
+    with unit_of_work(db.session):
         # NUL is never part of a name, a number or a code (and PostgreSQL cannot hold it).
         report = appts.import_csv(db.session, text.replace("\x00", ""), actor=_actor())
     return _render(report=report)

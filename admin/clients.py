@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask import redirect, url_for
 from htmx_flask import request
 
-from lobby.domain import clients, identity, registration, visits
+from lobby.database import unit_of_work
+from lobby.domain import clients, identity, lookups, registration
 from lobby.domain.errors import Conflict, DomainError
 from lobby.domain.settings import clinic_day
 from lobby.extensions import db
@@ -21,8 +22,8 @@ from .routes import actor, render_visit_detail
 def resolve_identity(public_id: str):
     """Same person or not, update the file or keep it: a person decides, the trail records it."""
     try:
-        with visits.unit_of_work(db.session):
-            visit = visits.get_visit(db.session, public_id, lock=True)
+        with unit_of_work(db.session):
+            visit = lookups.get_visit(db.session, public_id, lock=True)
             identity.resolve(db.session, visit, request.form.get("decision", ""), actor=actor())
     except DomainError as err:
         if err.status == 404:
@@ -37,8 +38,8 @@ def edit_client(public_id: str):
     """The desk corrects the client's record of the visitor in front of them."""
     form = request.form
     try:
-        with visits.unit_of_work(db.session):
-            visit = visits.get_visit(db.session, public_id)
+        with unit_of_work(db.session):
+            visit = lookups.get_visit(db.session, public_id)
             if visit.client is None:
                 raise Conflict("identity_candidate_gone")
             details = registration.clean_details(db.session, form, full=False, today=clinic_day(db.session))

@@ -9,7 +9,7 @@ from flask import render_template
 from flask_login import current_user
 from htmx_flask import request
 
-from lobby.domain import registration, visits
+from lobby.domain import audit, checkin, registration
 from lobby.domain.errors import DomainError
 from lobby.domain.settings import clinic_day, get_settings
 from lobby.extensions import db
@@ -19,14 +19,12 @@ from lobby.models import VisitKind
 from . import bp
 from .auth import DESK, roles_required
 
-KINDS = {k.value: k for k in (VisitKind.WALK_IN, VisitKind.RETURNING, VisitKind.POST_OP, VisitKind.COMPLAINT)}
-
 
 def _render(status=200, **extra):
     # A key per form shown: a re-sent form (double click, flaky Wi-Fi) returns the same ticket.
     context = {"settings": get_settings(db.session), "me": current_user, "is_desk": True, "form": {},
                "form_key": secrets.token_urlsafe(16),
-               "errors": {}, "kinds": list(KINDS), **registration.form_choices(db.session), **extra}
+               "errors": {}, "kinds": list(checkin.REGISTRATION_KINDS), **registration.form_choices(db.session), **extra}
     return render_template("admin/register.html", **context), status
 
 
@@ -40,19 +38,20 @@ def register():
 @roles_required(*DESK)
 def register_visitor():
     form = request.form
-    kind = KINDS.get(form.get("kind", "walk-in"))
-    if kind is None:
+    try:
+        kind = checkin.registration_kind(form.get("kind", "walk-in"))
+    except DomainError:
         return _render(422, form=form, errors={"kind": message_for("choice_invalid")})
     key = (form.get("key") or "")[:80] or None
     try:
         def make_visit():
             details = registration.clean_details(db.session, form, full=kind == VisitKind.WALK_IN,
                                                  today=clinic_day(db.session))
-            return registration.check_in_visitor(
+            return checkin.check_in_visitor(
                 db.session, details, kind=kind, public_tablet=False, idempotency_key=key,
-                actor=visits.Actor(f"staff:{current_user.username}", current_user.id))
+                actor=audit.Actor(f"staff:{current_user.username}", current_user.id))
 
-        visit = visits.check_in_once(db.session, key, make_visit)
+        visit = checkin.check_in_once(db.session, key, make_visit)
     except registration.FormInvalid as err:
         return _render(422, form=form, errors={f: message_for(c) for f, c in err.errors.items()})
     except DomainError as err:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
 
@@ -11,16 +10,28 @@ from flask_login import current_user, login_user, logout_user
 from htmx_flask import request
 from sqlalchemy import select
 
-from lobby.domain import clock, desk, identity, questionnaire, staff_sessions, visits
+from lobby.database import flush_erased_pages, unit_of_work
+from lobby.domain import (
+    audit,
+    clock,
+    desk,
+    errors,
+    events,
+    identity,
+    lookups,
+    questionnaire,
+    staff_sessions,
+    visits,
+)
+from lobby.domain.duty import move_on_rotation_board, set_duty
 from lobby.domain.errors import DomainError, NotFound
 from lobby.domain.settings import clinic_day, clinic_zone, get_settings
 from lobby.domain.text import parse_day, parse_id
 from lobby.domain.waits import QueueSnapshot
-from lobby.database import flush_erased_pages
 from lobby.extensions import db, limiter
 from lobby.messages import message_for
-from lobby.redirects import safe_next
 from lobby.models import DutyStatus, Line, Role, Staff, Visit, VisitStatus
+from lobby.redirects import safe_next
 
 from . import bp
 from .auth import CARE, DESK, EVERYONE, expire_idle_session, roles_required
@@ -69,7 +80,7 @@ def _not_found(_err):
 
 
 def actor():
-    return visits.Actor(f"staff:{current_user.username}", current_user.id)
+    return audit.Actor(f"staff:{current_user.username}", current_user.id)
 
 
 def is_desk() -> bool:
@@ -92,7 +103,7 @@ def login():
         staff = db.session.scalars(select(Staff).where(Staff.username == username)).first()
         if staff is not None and staff.active and staff.check_password(request.form.get("password", "")):
             session.clear()  # a fresh session at every login: no fixation
-            with visits.unit_of_work(db.session):
+            with unit_of_work(db.session):
                 staff = db.session.get(Staff, staff.id)
                 staff_sessions.open_session(db.session, staff)
             login_user(staff)
@@ -114,7 +125,7 @@ def _throttled(_err):
 @roles_required(*EVERYONE)
 def logout():
     """Ends the session on the server too: a copy of the cookie opens nothing afterwards."""
-    with visits.unit_of_work(db.session):
+    with unit_of_work(db.session):
         staff_sessions.end_session(db.session, current_user.session_token, staff_sessions.LOGOUT)
     logout_user()
     session.clear()
@@ -154,7 +165,7 @@ def index():
 
 
 def _visit_for(public_id: str, lock: bool = False):
-    visit = visits.get_visit(db.session, public_id, lock=lock)
+    visit = lookups.get_visit(db.session, public_id, lock=lock)
     if not is_desk() and visit.consultant_id != current_user.id:
         abort(403)  # a consultant acts on their own visitors only
     return visit
@@ -173,13 +184,13 @@ def act(public_id: str):
     if action not in ACTIONS:
         abort(400)
     try:
-        with visits.unit_of_work(db.session):
+        with unit_of_work(db.session):
             visit = _visit_for(public_id, lock=True)
             visits.expect_status(visit, request.form.get("expected"))
             if action == "recall" and visit.status != S.CALLED:
-                raise visits.IllegalTransition(visit.status.value, "recalled")
+                raise errors.IllegalTransition(visit.status.value, "recalled")
             if action == "call" and visit.status == S.CALLED:
-                raise visits.IllegalTransition(visit.status.value, S.CALLED.value)
+                raise errors.IllegalTransition(visit.status.value, S.CALLED.value)
             visits.transition(db.session, visit, ACTIONS[action], actor=actor())
     except DomainError as err:
         return _after_action(err)
@@ -192,8 +203,8 @@ def reassign(public_id: str):
     """换人咨询: another consultant or line, with a reason."""
     form = request.form
     try:
-        with visits.unit_of_work(db.session):
-            visit = visits.get_visit(db.session, public_id, lock=True)
+        with unit_of_work(db.session):
+            visit = lookups.get_visit(db.session, public_id, lock=True)
             visits.expect_status(visit, form.get("expected"))
             visits.expect_assignment(visit, form.get("expected_consultant"), form.get("expected_line"))
             consultant = None
@@ -201,8 +212,8 @@ def reassign(public_id: str):
                 wanted = parse_id(form.get("consultant"))
                 consultant = db.session.get(Staff, wanted) if wanted else None
                 if consultant is None or not consultant.active or consultant.role not in CARE:
-                    raise visits.ValidationError("unknown_consultant", field="consultant", username=form["consultant"])
-            line = visits.find_line(db.session, form.get("line") or None)
+                    raise errors.ValidationError("unknown_consultant", field="consultant", username=form["consultant"])
+            line = lookups.find_line(db.session, form.get("line") or None)
             visits.reassign(db.session, visit, reason=form.get("reason", ""), consultant=consultant, line=line,
                             actor=actor())
     except DomainError as err:
@@ -214,7 +225,7 @@ def reassign(public_id: str):
 @roles_required(*EVERYONE)
 def note(public_id: str):
     try:
-        with visits.unit_of_work(db.session):
+        with unit_of_work(db.session):
             visits.add_note(db.session, _visit_for(public_id), request.form.get("note", ""), actor=actor())
     except DomainError as err:
         return _after_action(err)
@@ -233,7 +244,7 @@ def call_next():
     else:
         consultant = db.session.get(Staff, current_user.id)
     try:
-        with visits.unit_of_work(db.session):
+        with unit_of_work(db.session):
             visits.call_next(db.session, db.session.get(Staff, consultant.id), actor=actor())
     except DomainError as err:
         return _after_action(err)
@@ -260,11 +271,11 @@ def duty(staff_id: str):
     wanted = request.form.get("status", "")
     if wanted not in {d.value for d in DutyStatus}:
         abort(400)
-    with visits.unit_of_work(db.session):
+    with unit_of_work(db.session):
         staff = db.session.get(Staff, parse_id(staff_id)) if parse_id(staff_id) else None
         if staff is None or staff.role not in CARE:
             abort(404)
-        visits.set_duty(db.session, staff, DutyStatus(wanted), actor=actor())
+        set_duty(db.session, staff, DutyStatus(wanted), actor=actor())
     return rotation()
 
 
@@ -273,8 +284,8 @@ def duty(staff_id: str):
 def move(staff_id: str):
     """An admin reorders the board: swap a consultant with the one above or below."""
     direction = -1 if request.form.get("direction") == "up" else 1
-    with visits.unit_of_work(db.session):
-        if not parse_id(staff_id) or not visits.move_on_rotation_board(db.session, parse_id(staff_id), direction,
+    with unit_of_work(db.session):
+        if not parse_id(staff_id) or not move_on_rotation_board(db.session, parse_id(staff_id), direction,
                                                                           actor=actor()):
             abort(404)
     return rotation()
@@ -313,12 +324,12 @@ def visit_answers(public_id: str):
     """The health answers themselves (?previous=1: the client's last ones before this visit, for staff to
     confirm with them); every opening is recorded in the audit trail."""
     previous = request.args.get("previous") == "1"
-    with visits.unit_of_work(db.session):
+    with unit_of_work(db.session):
         visit = _visit_for(public_id)
         form = questionnaire.previous_form(db.session, visit) if previous else visit.questionnaire
         if form is None:
             abort(404)
-        visits.audit(db.session, actor(), "view_answers", visit, **({"previous": True} if previous else {}))
+        audit.audit(db.session, actor(), "view_answers", visit, **({"previous": True} if previous else {}))
     return render_template("admin/_answers.html", visit=visit, form=form)
 
 
@@ -336,12 +347,12 @@ def fill_questionnaire(public_id: str):
         answers = request.form
         try:
             cleaned, flags, consents = q.clean_answers(request.form)
-            with visits.unit_of_work(db.session):
+            with unit_of_work(db.session):
                 visit = _visit_for(public_id, lock=True)
                 if visit.questionnaire is None:
                     q.record_answers(db.session, visit, cleaned, flags, consents)
-                    visits.audit(db.session, actor(), "questionnaire", visit)
-                    visits.events.record(db.session, "visit.questionnaire", visit=visit.public_id)
+                    audit.audit(db.session, actor(), "questionnaire", visit)
+                    events.record(db.session, "visit.questionnaire", visit=visit.public_id)
             return redirect(url_for("admin.visit_detail", public_id=public_id))
         except DomainError as err:
             errors = {err.field: message_for(err.code, **err.params)}
@@ -366,7 +377,7 @@ def erase_client(public_id: str):
     if client is None:
         abort(404)
     try:
-        with visits.unit_of_work(db.session):
+        with unit_of_work(db.session):
             erase(db.session, db.session.get(Client, client.id), actor=actor())
         flush_erased_pages(db.engine)
     except DomainError as err:

@@ -7,7 +7,8 @@ from flask_login import current_user
 from htmx_flask import request
 from sqlalchemy import select
 
-from lobby.domain import clinic_admin, visits
+from lobby.database import unit_of_work
+from lobby.domain import audit, clinic_admin
 from lobby.domain.registration import FormInvalid
 from lobby.domain.settings import get_settings
 from lobby.domain.text import parse_id
@@ -56,9 +57,9 @@ def settings_page():
 @roles_required(Role.ADMIN)
 def save_settings(section: str):
     form = request.form
-    actor = visits.Actor(f"staff:{current_user.username}", current_user.id)
+    actor = audit.Actor(f"staff:{current_user.username}", current_user.id)
     try:
-        with visits.unit_of_work(db.session):
+        with unit_of_work(db.session):
             if section == "clinic":
                 clinic_admin.update_clinic(db.session, form, actor=actor)
             elif section in SECTIONS:

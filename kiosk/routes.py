@@ -18,17 +18,33 @@ from flask_wtf.csrf import CSRFError
 from htmx_flask import request
 from sqlalchemy import select
 
+from lobby.database import unit_of_work
 from lobby.domain import appointments as appts
-from lobby.domain import identity, questionnaire, registration, visits, waits
-from lobby.domain import clock
+from lobby.domain import (
+    checkin,
+    clock,
+    identity,
+    lookups,
+    questionnaire,
+    registration,
+    waits,
+)
+from lobby.domain.audit import KIOSK
 from lobby.domain.errors import DomainError, NotFound, ValidationError
 from lobby.domain.phone import normalise_phone
-from lobby.domain.settings import clinic_day, get_settings, is_open
+from lobby.domain.settings import clinic_day, clinic_zone, get_settings, is_open
 from lobby.extensions import db
 from lobby.messages import message_for
 from lobby.models import Client, Line, Service, Visit, VisitKind
-from lobby.tokens import (TokenError, appointment_token, read_appointment_token, read_ticket_token,
-                          read_visitor_token, ticket_token, visitor_token)
+from lobby.tokens import (
+    TokenError,
+    appointment_token,
+    read_appointment_token,
+    read_ticket_token,
+    read_visitor_token,
+    ticket_token,
+    visitor_token,
+)
 
 from . import bp, throttle
 
@@ -143,7 +159,8 @@ def _confirm(appointment, token: str):
         return panel("message", status=409, title_code=err.code, params=err.params,
                      actions=["walk-in", "start"])
     settings = get_settings(db.session)
-    late = (clock.utcnow() - appointment.starts_at).total_seconds() / 60 > settings.late_arrival_minutes
+    late = appts.status_of(appointment, clock.utcnow(), settings.late_arrival_minutes,
+                           clinic_zone(db.session)) == "late"
     return panel("confirm", booking=appointment, late=late,
                  carry={"flow": "appointment", "key": new_key(), "appointment": token})
 
@@ -365,18 +382,17 @@ def finish():
     def make_visit():
         if flow == "appointment":
             booking, _ = _appointment_from_scan(form.get("appointment", ""))
-            appts.check_arrival(db.session, booking)
-            visit = visits.check_in(db.session, kind=VisitKind.APPOINTMENT, appointment=booking, idempotency_key=key)
+            visit = checkin.check_in_appointment(db.session, booking, idempotency_key=key, actor=KIOSK)
         elif flow in ("returning", "post-op"):
             details, client = _returning_visitor(form)
-            visit = registration.check_in_visitor(db.session, details, kind=KINDS[flow], actor=visits.KIOSK,
-                                                  public_tablet=True, idempotency_key=key,
-                                                  allow_verification=client is not None)
+            visit = checkin.check_in_visitor(db.session, details, kind=checkin.registration_kind(flow),
+                                             actor=KIOSK, public_tablet=True, idempotency_key=key,
+                                             allow_verification=client is not None)
         elif flow == "walk-in":
             details = registration.clean_details(db.session, form, today=clinic_day(db.session))
-            visit = registration.check_in_visitor(db.session, details, kind=VisitKind.WALK_IN, actor=visits.KIOSK,
-                                                  public_tablet=True, idempotency_key=key,
-                                                  allow_verification=throttle.may_prove_identity(details.phone))
+            visit = checkin.check_in_visitor(db.session, details, kind=VisitKind.WALK_IN, actor=KIOSK,
+                                             public_tablet=True, idempotency_key=key,
+                                             allow_verification=throttle.may_prove_identity(details.phone))
             if visit.identity_flag == identity.PHONE_MISMATCH:
                 proof_failed.append(details.phone)
         else:
@@ -385,7 +401,7 @@ def finish():
         return visit
 
     try:
-        visit = visits.check_in_once(db.session, key, make_visit)
+        visit = checkin.check_in_once(db.session, key, make_visit)
     except registration.FormInvalid:
         return panel("message", status=422, title_code="session_expired", actions=["start"])
     except TokenError as err:
@@ -413,11 +429,11 @@ def ticket_panel(visit: Visit):
 def companion():
     """Someone accompanying a visitor: linked to their ticket, no ticket or questionnaire of their own."""
     form = request.form
-    visit = visits.find_active_by_ticket(db.session, form.get("ticket", ""), clinic_day(db.session))
+    visit = lookups.find_active_by_ticket(db.session, form.get("ticket", ""), clinic_day(db.session))
     if visit is None:
         return panel("companion", status=404, form=form, errors={"ticket": message_for("ticket_not_found")})
-    with visits.unit_of_work(db.session):
-        visits.add_companion(db.session, visit)
+    with unit_of_work(db.session):
+        checkin.add_companion(db.session, visit, actor=KIOSK)
     estimate = waits.estimate_for_visit(db.session, visit)
     return panel("companion_done", visit=visit, estimate=estimate)
 

@@ -78,7 +78,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     login_manager.login_view = "admin.login"
 
-    from . import models
+    from . import models  # noqa: F401  (every table registered before anything queries)
 
     @login_manager.user_loader
     def load_staff(token: str):

@@ -80,11 +80,12 @@ def register_privacy_cli(app: Flask) -> None:
     @app.cli.command("purge")
     def purge_command():
         """Forget personal data older than the retention period (run daily from cron or a timer)."""
+        from .database import unit_of_work
+        from .domain.audit import PURGE
         from .domain.privacy_lifecycle import purge
-        from .domain.visits import unit_of_work
 
         with unit_of_work(db.session):
-            report = purge(db.session)
+            report = purge(db.session, actor=PURGE)
         flush_erased_pages(db.engine)
         click.echo(f"purged before {report.cutoff}: {report.clients} client(s), "
                    f"{report.questionnaires} questionnaire(s)")

@@ -72,3 +72,7 @@ def write_transaction(session):
     except BaseException:
         session.rollback()
         raise
+
+
+# What the views and the CLI call it: one unit of work, committed as a whole or not at all.
+unit_of_work = write_transaction

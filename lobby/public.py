@@ -8,7 +8,7 @@ from flask_socketio import emit, join_room
 from .domain import clock, waits
 from .domain.board import ticket_state
 from .domain.errors import NotFound
-from .domain.visits import get_visit
+from .domain.lookups import get_visit
 from .extensions import db, socketio
 from .messages import message_for
 from .realtime import ticket_room

@@ -19,7 +19,13 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, current_app, has_app_context, has_request_context, render_template
+from flask import (
+    Flask,
+    current_app,
+    has_app_context,
+    has_request_context,
+    render_template,
+)
 from flask_babel import force_locale
 from sqlalchemy import select
 from sqlalchemy.orm import Session

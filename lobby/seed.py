@@ -7,13 +7,14 @@ import random
 
 from sqlalchemy.orm import Session
 
-from .domain import clock, visits
+from .domain import checkin, clock
 from .domain.appointments import _new_code
+from .domain.audit import Actor
 from .models import (
     Appointment,
     AppointmentStatus,
-    ClinicSettings,
     Client,
+    ClinicSettings,
     DutyStatus,
     Line,
     PartnerStore,
@@ -22,6 +23,8 @@ from .models import (
     Staff,
     VisitKind,
 )
+
+SEED = Actor("seed-demo")  # the demo day's visitors, as the audit trail shows them
 
 LINES = [
     # code, prefix, zh, en, colour, specialty, post_op
@@ -137,19 +140,22 @@ def seed_demo(session: Session, *, admin_password: str, now: dt.datetime | None 
     # A lively queue: arrivals for the earliest bookings, a walk-in, a returning and a post-op client.
     for appointment in appointments[:4]:
         if appointment.starts_at <= now + dt.timedelta(minutes=30):
-            visits.check_in(session, kind=VisitKind.APPOINTMENT, appointment=appointment, now=now)
+            checkin.check_in(session, kind=VisitKind.APPOINTMENT, appointment=appointment, now=now, actor=SEED)
     name, gender = _person(rng)
     walk_in = Client(name=name, phone=_phone(rng), gender=gender, channel="online")
     session.add(walk_in)
-    visits.check_in(session, kind=VisitKind.WALK_IN, client=walk_in, service=services["filler"], now=now)
+    checkin.check_in(session, kind=VisitKind.WALK_IN, client=walk_in, service=services["filler"], now=now,
+                     actor=SEED)
     name, gender = _person(rng)
     regular = Client(name=name, phone=_phone(rng), gender=gender, channel="old-client",
                      consultant=consultants["zhou"])
     session.add(regular)
-    visits.check_in(session, kind=VisitKind.RETURNING, client=regular, service=services["ipl"], now=now)
+    checkin.check_in(session, kind=VisitKind.RETURNING, client=regular, service=services["ipl"], now=now,
+                     actor=SEED)
     name, gender = _person(rng)
     operated = Client(name=name, phone=_phone(rng), gender=gender, channel="friend", surgeon=doctors["dr_sun"],
                       surgery_date=(now - dt.timedelta(days=7)).date())
     session.add(operated)
-    visits.check_in(session, kind=VisitKind.POST_OP, client=operated, service=services["sutures"], now=now)
+    checkin.check_in(session, kind=VisitKind.POST_OP, client=operated, service=services["sutures"], now=now,
+                     actor=SEED)
     session.flush()

@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from types import SimpleNamespace
 
+from werkzeug.security import generate_password_hash
+
+from lobby.domain.audit import Actor
 from lobby.models import (
-    ClinicSettings,
     Client,
+    ClinicSettings,
     DutyStatus,
     Line,
     PartnerStore,
@@ -16,9 +19,9 @@ from lobby.models import (
     Staff,
 )
 
-from werkzeug.security import generate_password_hash
-
 PASSWORD = "correct horse battery"
+# Who acts in domain tests: every change of the domain names its actor.
+ACTOR = Actor("staff:tests")
 _PASSWORD_HASH = generate_password_hash(PASSWORD)  # hashed once: scrypt is slow on purpose
 
 # 2026-03-10 10:00 in Shanghai: a Tuesday morning, well inside opening hours.

@@ -7,8 +7,17 @@ import time
 import pytest
 
 from admin.auth import ROUTE_ROLES
-from lobby.models import (Appointment, AppointmentStatus, AuditEntry, DutyStatus, HealthQuestionnaire, Role, Staff,
-                          Visit, VisitStatus)
+from lobby.models import (
+    Appointment,
+    AppointmentStatus,
+    AuditEntry,
+    DutyStatus,
+    HealthQuestionnaire,
+    Role,
+    Staff,
+    Visit,
+    VisitStatus,
+)
 
 from .factories import PASSWORD
 

@@ -6,9 +6,12 @@ import pytest
 
 from lobby import create_app
 from lobby.config import ConfigError
+from lobby.domain import checkin
 from lobby.domain.errors import ValidationError
 from lobby.domain.phone import masked_phone, normalise_phone
 from lobby.presenters import mask_name
+
+from .factories import ACTOR
 
 
 def test_healthz_answers_ok_when_the_database_answers(client):
@@ -82,13 +85,12 @@ def test_masking():
 
 
 def test_timestamps_round_trip_as_aware_utc(session, clinic):
-    from lobby.domain import visits
-    from lobby.domain.visits import unit_of_work
+    from lobby.database import unit_of_work
     from lobby.models import VisitKind
 
     moment = dt.datetime(2026, 3, 10, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=8)))
     with unit_of_work(session):
-        visit = visits.check_in(session, kind=VisitKind.WALK_IN, line=clinic.lines.skin, now=moment)
+        visit = checkin.check_in(session, kind=VisitKind.WALK_IN, line=clinic.lines.skin, now=moment, actor=ACTOR)
     session.expire_all()
     assert visit.checked_in_at == moment
     assert visit.checked_in_at.tzinfo is not None

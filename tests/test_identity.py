@@ -8,7 +8,14 @@ import re
 import pytest
 
 from lobby.extensions import db
-from lobby.models import AuditEntry, Client, HealthQuestionnaire, Staff, Visit, VisitKind
+from lobby.models import (
+    AuditEntry,
+    Client,
+    HealthQuestionnaire,
+    Staff,
+    Visit,
+    VisitKind,
+)
 
 from .factories import MORNING
 from .test_admin import Staffer

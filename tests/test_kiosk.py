@@ -6,8 +6,16 @@ import re
 import pytest
 
 from lobby.extensions import db
-from lobby.models import (Appointment, AppointmentStatus, Client, HealthQuestionnaire, Service, Staff, Visit,
-                          VisitKind)
+from lobby.models import (
+    Appointment,
+    AppointmentStatus,
+    Client,
+    HealthQuestionnaire,
+    Service,
+    Staff,
+    Visit,
+    VisitKind,
+)
 from lobby.tokens import appointment_token
 
 from .factories import MORNING

@@ -6,13 +6,13 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from lobby.domain import privacy_lifecycle, visits
+from lobby.database import unit_of_work
+from lobby.domain import audit, checkin, privacy_lifecycle, visits
 from lobby.domain.errors import Conflict
-from lobby.domain.visits import unit_of_work
 from lobby.extensions import db
 from lobby.models import HealthQuestionnaire, Visit, VisitKind, VisitStatus
 
-from .factories import MORNING, new_client
+from .factories import ACTOR, MORNING, new_client
 
 NAME, PHONE, ANSWER, NOTE = "欧阳娜娜", "+8613912345678", "penicillin-anaphylaxis-7731", "prefers-evening-9913"
 SECRETS = (NAME, PHONE, PHONE[3:], ANSWER, NOTE)
@@ -30,14 +30,14 @@ def everything_stored(session) -> str:
 def visit_for(session, clinic, client, when, finish=True, secrets=(ANSWER, NOTE, NAME)):
     answer, note, name = secrets
     with unit_of_work(session):
-        visit = visits.check_in(session, kind=VisitKind.WALK_IN, client=client, service=clinic.services.peel, now=when)
+        visit = checkin.check_in(session, kind=VisitKind.WALK_IN, client=client, service=clinic.services.peel, now=when, actor=ACTOR)
         session.add(HealthQuestionnaire(visit_id=visit.id, answers={"allergy_detail": answer}, flags=["allergy"],
                                         consent_privacy=True))
-        visits.add_note(session, visit, note)
-        visits.reassign(session, visit, consultant=clinic.staff.bea, reason=f"{name} asked for Bea", now=when)
+        visits.add_note(session, visit, note, actor=ACTOR)
+        visits.reassign(session, visit, consultant=clinic.staff.bea, reason=f"{name} asked for Bea", now=when, actor=ACTOR)
         if finish:
             for step in (VisitStatus.CALLED, VisitStatus.WITH_CONSULTANT, VisitStatus.DONE):
-                visits.transition(session, visit, step, now=when)
+                visits.transition(session, visit, step, now=when, actor=ACTOR)
     return visit
 
 
@@ -57,7 +57,7 @@ def test_the_purge_forgets_old_personal_data_and_keeps_the_figures(session, clin
     assert all(secret in everything_stored(session) for secret in SECRETS)
 
     with unit_of_work(session):
-        report = privacy_lifecycle.purge(session, now=MORNING)
+        report = privacy_lifecycle.purge(session, now=MORNING, actor=ACTOR)
     assert (report.clients, report.questionnaires) == (1, 1)
     stored = everything_stored(session)
     assert [s for s in SECRETS if s in stored] == []
@@ -71,7 +71,7 @@ def test_the_purge_never_touches_a_visitor_still_in_the_building(session, clinic
     old.phone = PHONE
     visit_for(session, clinic, old, MORNING - dt.timedelta(days=400), finish=False)  # still waiting, somehow
     with unit_of_work(session):
-        privacy_lifecycle.purge(session, now=MORNING)
+        privacy_lifecycle.purge(session, now=MORNING, actor=ACTOR)
     assert NAME in everything_stored(session) and ANSWER in everything_stored(session)
 
 
@@ -82,7 +82,7 @@ def test_erasure_on_request(session, clinic):
     visit_for(session, clinic, client, MORNING)
     before = figures(session)
     with unit_of_work(session):
-        privacy_lifecycle.erase_client(session, client, actor=visits.Actor("admin", clinic.staff.admin.id))
+        privacy_lifecycle.erase_client(session, client, actor=audit.Actor("admin", clinic.staff.admin.id))
     assert [s for s in SECRETS if s in everything_stored(session)] == []
     assert figures(session) == before
 
@@ -92,7 +92,7 @@ def test_a_client_in_the_building_is_erased_after_the_visit(session, clinic):
     visit_for(session, clinic, client, MORNING, finish=False)
     with pytest.raises(Conflict):
         with unit_of_work(session):
-            privacy_lifecycle.erase_client(session, client)
+            privacy_lifecycle.erase_client(session, client, actor=ACTOR)
     assert NAME in everything_stored(session)
 
 

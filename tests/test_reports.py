@@ -7,12 +7,12 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from lobby.domain import visits
+from lobby.database import unit_of_work
+from lobby.domain import checkin, visits
 from lobby.domain.reports import build_report
-from lobby.domain.visits import unit_of_work
 from lobby.models import Appointment, AppointmentStatus, VisitKind, VisitStatus
 
-from .factories import MORNING, new_client
+from .factories import ACTOR, MORNING, new_client
 
 S = VisitStatus
 DAY = dt.date(2026, 3, 10)
@@ -34,15 +34,15 @@ def seed_day(session, clinic):
     for arrive, service, kind, channel, called, minutes, requested in plan:
         client = new_client(session, channel=channel, partner=clinic.partners.a_class if channel == "friend" else None)
         with unit_of_work(session):
-            visit = visits.check_in(session, kind=kind, client=client, service=service, requested=requested,
-                                    now=at(arrive))
+            visit = checkin.check_in(session, kind=kind, client=client, service=service, requested=requested,
+                                    now=at(arrive), actor=ACTOR)
         people.append(visit)
         if called is not None:
             with unit_of_work(session):
-                visits.transition(session, visit, S.CALLED, now=at(arrive + called))
+                visits.transition(session, visit, S.CALLED, now=at(arrive + called), actor=ACTOR)
                 if minutes is not None:
-                    visits.transition(session, visit, S.WITH_CONSULTANT, now=at(arrive + called))
-                    visits.transition(session, visit, S.DONE, now=at(arrive + called + minutes))
+                    visits.transition(session, visit, S.WITH_CONSULTANT, now=at(arrive + called), actor=ACTOR)
+                    visits.transition(session, visit, S.DONE, now=at(arrive + called + minutes), actor=ACTOR)
     for i, (starts, status) in enumerate([(-60, AppointmentStatus.CANCELLED), (-120, AppointmentStatus.BOOKED),
                                           (-30, AppointmentStatus.BOOKED), (-90, AppointmentStatus.BOOKED)]):
         session.add(Appointment(code=f"10000{i}", client=new_client(session), service=clinic.services.peel,
@@ -54,8 +54,8 @@ def seed_day(session, clinic):
     kept, late = session.query(Appointment).filter_by(code="100002").one(), \
         session.query(Appointment).filter_by(code="100003").one()
     with unit_of_work(session):
-        visits.check_in(session, kind=VisitKind.APPOINTMENT, appointment=kept, now=at(150))
-        visits.check_in(session, kind=VisitKind.APPOINTMENT, appointment=late, now=at(150))
+        checkin.check_in(session, kind=VisitKind.APPOINTMENT, appointment=kept, now=at(150), actor=ACTOR)
+        checkin.check_in(session, kind=VisitKind.APPOINTMENT, appointment=late, now=at(150), actor=ACTOR)
     return people
 
 

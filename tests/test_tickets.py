@@ -5,20 +5,20 @@ import threading
 
 from sqlalchemy import select
 
-from lobby.domain import visits
-from lobby.domain.visits import unit_of_work
+from lobby.database import unit_of_work
+from lobby.domain import checkin
 from lobby.extensions import db
 from lobby.models import Line, Visit, VisitKind
 
-from .factories import MORNING, new_client
+from .factories import ACTOR, MORNING, new_client
 
 UTC = dt.timezone.utc
 
 
 def walk_in(session, clinic, now=MORNING, line=None, **kw):
     with unit_of_work(session):
-        return visits.check_in(session, kind=VisitKind.WALK_IN, client=new_client(session),
-                               line=line or clinic.lines.skin, now=now, **kw)
+        return checkin.check_in(session, kind=VisitKind.WALK_IN, client=new_client(session),
+                               line=line or clinic.lines.skin, now=now, actor=ACTOR, **kw)
 
 
 def test_numbers_are_consecutive_per_line_with_prefix(session, clinic):
@@ -63,7 +63,7 @@ def test_fifty_concurrent_check_ins_get_fifty_consecutive_numbers(app, clinic):
                 barrier.wait(timeout=30)
                 session = db.session
                 with unit_of_work(session):
-                    visits.check_in(session, kind=VisitKind.WALK_IN, line=session.get(Line, line_id), now=MORNING)
+                    checkin.check_in(session, kind=VisitKind.WALK_IN, line=session.get(Line, line_id), now=MORNING, actor=ACTOR)
         except Exception as exc:  # collected and asserted below
             errors.append(exc)
 
@@ -82,7 +82,7 @@ def test_a_rolled_back_check_in_gives_its_number_back(session, clinic):
     walk_in(session, clinic)
     try:
         with unit_of_work(session):
-            visits.check_in(session, kind=VisitKind.WALK_IN, line=clinic.lines.skin, now=MORNING)
+            checkin.check_in(session, kind=VisitKind.WALK_IN, line=clinic.lines.skin, now=MORNING, actor=ACTOR)
             raise RuntimeError("crash before commit")
     except RuntimeError:
         pass
@@ -109,10 +109,10 @@ def test_concurrent_repeats_of_one_idempotency_key_make_one_visit(app, clinic):
                 session = db.session
 
                 def make_visit():
-                    return visits.check_in(session, kind=VisitKind.WALK_IN, line=session.get(Line, line_id),
-                                           idempotency_key="tap-tap", now=MORNING)
+                    return checkin.check_in(session, kind=VisitKind.WALK_IN, line=session.get(Line, line_id),
+                                           idempotency_key="tap-tap", now=MORNING, actor=ACTOR)
 
-                results.append(visits.check_in_once(session, "tap-tap", make_visit).public_id)
+                results.append(checkin.check_in_once(session, "tap-tap", make_visit).public_id)
         except Exception as exc:  # collected and asserted below
             errors.append(exc)
 

@@ -4,17 +4,18 @@ import datetime as dt
 
 import pytest
 
-from lobby.domain import triage, visits
-from lobby.domain.visits import unit_of_work
+from lobby.database import unit_of_work
+from lobby.domain import checkin, triage
 from lobby.models import Appointment, DutyStatus, VisitKind
 
-from .factories import MORNING, new_client
+from .factories import ACTOR, MORNING, new_client
 
 
 def check_in(session, **kw):
     kw.setdefault("now", MORNING)
+    kw.setdefault("actor", ACTOR)
     with unit_of_work(session):
-        return visits.check_in(session, **kw)
+        return checkin.check_in(session, **kw)
 
 
 def test_designated_consultant_on_the_booking_wins(session, clinic):

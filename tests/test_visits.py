@@ -5,12 +5,13 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from lobby.domain import events, visits
+from lobby.database import unit_of_work
+from lobby.domain import audit, checkin, events, lookups, visits
 from lobby.domain.errors import Conflict, IllegalTransition, ValidationError
-from lobby.domain.visits import TRANSITIONS, unit_of_work
+from lobby.domain.visits import TRANSITIONS
 from lobby.models import AuditEntry, DutyStatus, Reassignment, VisitKind, VisitStatus
 
-from .factories import MORNING, new_client
+from .factories import ACTOR, MORNING, new_client
 
 S = VisitStatus
 PATH_TO = {
@@ -29,15 +30,15 @@ ILLEGAL = sorted((a, b) for a in S for b in S if b not in TRANSITIONS[a])
 def new_visit(session, clinic, service=None, **kw):
     kw.setdefault("now", MORNING)
     with unit_of_work(session):
-        return visits.check_in(session, kind=VisitKind.WALK_IN, client=new_client(session),
-                               service=service or clinic.services.peel, **kw)
+        return checkin.check_in(session, kind=VisitKind.WALK_IN, client=new_client(session),
+                               service=service or clinic.services.peel, actor=ACTOR, **kw)
 
 
 def visit_in(session, clinic, status):
     visit = new_visit(session, clinic)
     for step in PATH_TO[status]:
         with unit_of_work(session):
-            visits.transition(session, visit, step, now=MORNING)
+            visits.transition(session, visit, step, now=MORNING, actor=ACTOR)
     assert visit.status == status
     return visit
 
@@ -54,7 +55,7 @@ def test_legal_transition(session, clinic, current, target):
     visit = visit_in(session, clinic, current)
     later = MORNING + dt.timedelta(minutes=7)
     with unit_of_work(session):
-        visits.transition(session, visit, target, now=later)
+        visits.transition(session, visit, target, now=later, actor=ACTOR)
     assert visit.status == target
     if current == target == S.CALLED:
         assert (visit.recall_count, visit.recalled_at) == (1, later)
@@ -72,7 +73,7 @@ def test_illegal_transition_raises_and_changes_nothing(session, clinic, current,
     visit = visit_in(session, clinic, current)
     with pytest.raises(IllegalTransition) as raised:
         with unit_of_work(session):
-            visits.transition(session, visit, target)
+            visits.transition(session, visit, target, actor=ACTOR)
     assert raised.value.params == {"current": current.value, "target": target.value}
     session.refresh(visit)
     assert visit.status == current
@@ -82,10 +83,10 @@ def test_consultant_is_busy_during_a_consultation_and_available_after(session, c
     visit = new_visit(session, clinic, requested=clinic.staff.amy)
     for step in (S.CALLED, S.WITH_CONSULTANT):
         with unit_of_work(session):
-            visits.transition(session, visit, step)
+            visits.transition(session, visit, step, actor=ACTOR)
     assert clinic.staff.amy.duty_status == DutyStatus.BUSY
     with unit_of_work(session):
-        visits.transition(session, visit, S.DONE)
+        visits.transition(session, visit, S.DONE, actor=ACTOR)
     assert clinic.staff.amy.duty_status == DutyStatus.AVAILABLE
 
 
@@ -93,7 +94,7 @@ def test_call_next_takes_the_consultants_own_queue_in_arrival_order(session, cli
     first = new_visit(session, clinic, requested=clinic.staff.amy)
     new_visit(session, clinic, requested=clinic.staff.amy, now=MORNING + dt.timedelta(minutes=1))
     with unit_of_work(session):
-        called = visits.call_next(session, clinic.staff.amy, now=MORNING + dt.timedelta(minutes=5))
+        called = visits.call_next(session, clinic.staff.amy, now=MORNING + dt.timedelta(minutes=5), actor=ACTOR)
     assert called.id == first.id
     assert called.status == S.CALLED
 
@@ -106,16 +107,16 @@ def test_call_next_takes_an_unassigned_visitor_of_a_fitting_line(session, clinic
     assert waiting.consultant is None
     with pytest.raises(Conflict):  # dan does nose only
         with unit_of_work(session):
-            visits.call_next(session, clinic.staff.dan, now=MORNING)
+            visits.call_next(session, clinic.staff.dan, now=MORNING, actor=ACTOR)
     with unit_of_work(session):
-        called = visits.call_next(session, clinic.staff.cai, now=MORNING)
+        called = visits.call_next(session, clinic.staff.cai, now=MORNING, actor=ACTOR)
     assert called.id == waiting.id and called.consultant == clinic.staff.cai
 
 
 def test_call_next_with_nobody_waiting_is_a_conflict(session, clinic):
     with pytest.raises(Conflict) as raised:
         with unit_of_work(session):
-            visits.call_next(session, clinic.staff.amy)
+            visits.call_next(session, clinic.staff.amy, actor=ACTOR)
     assert raised.value.code == "nobody_waiting"
 
 
@@ -123,20 +124,20 @@ def test_reassign_consultant_records_reason_and_audit(session, clinic):
     visit = new_visit(session, clinic, requested=clinic.staff.amy)
     with unit_of_work(session):
         visits.reassign(session, visit, consultant=clinic.staff.bea, reason="visitor prefers a second opinion",
-                        actor=visits.Actor("desk", clinic.staff.desk.id))
+                        actor=audit.Actor("desk", clinic.staff.desk.id))
     assert visit.consultant == clinic.staff.bea
     record = session.scalars(select(Reassignment)).one()
     assert (record.from_consultant_id, record.to_consultant_id) == (clinic.staff.amy.id, clinic.staff.bea.id)
     assert record.reason == "visitor prefers a second opinion"
-    audit = session.scalars(select(AuditEntry).where(AuditEntry.action == "reassign")).one()
-    assert audit.actor_id == clinic.staff.desk.id
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "reassign")).one()
+    assert entry.actor_id == clinic.staff.desk.id
 
 
 def test_reassign_line_gives_a_new_ticket_on_that_line_and_keeps_arrival_time(session, clinic):
     visit = new_visit(session, clinic)
     arrived = visit.checked_in_at
     with unit_of_work(session):
-        visits.reassign(session, visit, line=clinic.lines.surgery, reason="wants eyelid surgery instead")
+        visits.reassign(session, visit, line=clinic.lines.surgery, reason="wants eyelid surgery instead", actor=ACTOR)
     assert visit.ticket == "B001"
     assert visit.checked_in_at == arrived
     assert session.scalars(select(Reassignment)).one().to_line_id == clinic.lines.surgery.id
@@ -146,7 +147,7 @@ def test_reassigning_a_called_visitor_puts_them_back_to_waiting(session, clinic)
     visit = visit_in(session, clinic, S.CALLED)
     with unit_of_work(session):
         visits.reassign(session, visit, consultant=clinic.staff.bea if visit.consultant != clinic.staff.bea
-                        else clinic.staff.amy, reason="swap")
+                        else clinic.staff.amy, reason="swap", actor=ACTOR)
     assert visit.status == S.WAITING
 
 
@@ -155,26 +156,26 @@ def test_reassign_needs_a_reason(session, clinic, reason):
     visit = new_visit(session, clinic)
     with pytest.raises(ValidationError):
         with unit_of_work(session):
-            visits.reassign(session, visit, consultant=clinic.staff.bea, reason=reason)
+            visits.reassign(session, visit, consultant=clinic.staff.bea, reason=reason, actor=ACTOR)
 
 
 def test_reassign_after_the_consultation_started_is_refused(session, clinic):
     visit = visit_in(session, clinic, S.WITH_CONSULTANT)
     with pytest.raises(Conflict):
         with unit_of_work(session):
-            visits.reassign(session, visit, consultant=clinic.staff.bea, reason="too late")
+            visits.reassign(session, visit, consultant=clinic.staff.bea, reason="too late", actor=ACTOR)
 
 
 def test_companion_has_no_ticket_and_follows_the_visitor(session, clinic):
     visit = new_visit(session, clinic)
     with unit_of_work(session):
-        companion = visits.add_companion(session, visit, name="李四")
+        companion = checkin.add_companion(session, visit, name="李四", actor=ACTOR)
     assert companion.ticket is None and companion.number is None
     assert companion.companion_of == visit
-    assert [v.id for v in visits.queue_of_day(session, visit.clinic_day)] == [visit.id]
+    assert [v.id for v in lookups.queue_of_day(session, visit.clinic_day)] == [visit.id]
     for step in (S.CALLED, S.WITH_CONSULTANT, S.DONE):
         with unit_of_work(session):
-            visits.transition(session, visit, step)
+            visits.transition(session, visit, step, actor=ACTOR)
     assert companion.status == S.DONE
 
 
@@ -184,12 +185,12 @@ def test_events_are_published_only_after_commit(session, clinic):
     try:
         with pytest.raises(RuntimeError):
             with unit_of_work(session):
-                visits.check_in(session, kind=VisitKind.WALK_IN, line=clinic.lines.skin, now=MORNING)
+                checkin.check_in(session, kind=VisitKind.WALK_IN, line=clinic.lines.skin, now=MORNING, actor=ACTOR)
                 assert seen == []  # recorded, not yet published
                 raise RuntimeError("rolled back")
         assert seen == []
         with unit_of_work(session):
-            visit = visits.check_in(session, kind=VisitKind.WALK_IN, line=clinic.lines.skin, now=MORNING)
+            visit = checkin.check_in(session, kind=VisitKind.WALK_IN, line=clinic.lines.skin, now=MORNING, actor=ACTOR)
             assert seen == []
         assert [(e.name, e.data["ticket"]) for e in seen] == [("visit.checked_in", visit.ticket)]
     finally:

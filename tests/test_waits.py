@@ -2,17 +2,17 @@
 
 import datetime as dt
 
-from lobby.domain import visits, waits
-from lobby.domain.visits import unit_of_work
+from lobby.database import unit_of_work
+from lobby.domain import checkin, visits, waits
 from lobby.models import DutyStatus, VisitKind, VisitStatus
 
-from .factories import MORNING, new_client
+from .factories import ACTOR, MORNING, new_client
 
 
 def arrive(session, service, minute=0, **kw):
     with unit_of_work(session):
-        return visits.check_in(session, kind=VisitKind.WALK_IN, client=new_client(session), service=service,
-                               now=MORNING + dt.timedelta(minutes=minute), **kw)
+        return checkin.check_in(session, kind=VisitKind.WALK_IN, client=new_client(session), service=service,
+                               now=MORNING + dt.timedelta(minutes=minute), actor=ACTOR, **kw)
 
 
 def test_visitors_queued_for_one_consultant_wait_for_those_ahead(session, clinic):
@@ -29,8 +29,8 @@ def test_a_consultation_in_progress_counts_its_remaining_minutes(session, clinic
     nose = clinic.services.nose  # 40 minutes
     current = arrive(session, nose, 0, requested=clinic.staff.dan)
     with unit_of_work(session):
-        visits.transition(session, current, VisitStatus.CALLED, now=MORNING)
-        visits.transition(session, current, VisitStatus.WITH_CONSULTANT, now=MORNING)
+        visits.transition(session, current, VisitStatus.CALLED, now=MORNING, actor=ACTOR)
+        visits.transition(session, current, VisitStatus.WITH_CONSULTANT, now=MORNING, actor=ACTOR)
     nxt = arrive(session, nose, 10, requested=clinic.staff.dan)
     snap = waits.snapshot(session, MORNING + dt.timedelta(minutes=10))
     assert snap.for_visit(nxt).minutes == 30
@@ -76,5 +76,5 @@ def test_the_wait_told_at_check_in_is_kept_for_later_comparison(session, clinic)
 def test_called_and_finished_visitors_have_no_wait(session, clinic):
     visit = arrive(session, clinic.services.peel, 0)
     with unit_of_work(session):
-        visits.transition(session, visit, VisitStatus.CALLED, now=MORNING)
+        visits.transition(session, visit, VisitStatus.CALLED, now=MORNING, actor=ACTOR)
     assert waits.estimate_for_visit(session, visit, MORNING) == waits.WaitEstimate(0, 0)

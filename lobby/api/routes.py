@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flask import g, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from ..database import unit_of_work
 from ..domain import appointments as appts
-from ..domain import registration, visits, waits
+from ..domain import audit, checkin, errors, lookups, registration, visits, waits
 from ..domain.errors import DomainError, NotFound, ValidationError
 from ..domain.phone import normalise_phone
 from ..domain.settings import clinic_day
@@ -23,6 +22,8 @@ from .keys import key_for
 csrf.exempt(bp)
 # Who may be given visitors, called for, or reassigned to: consultants and doctors.
 CARE = (Role.CONSULTANT, Role.DOCTOR)
+# The kinds the contract lists for POST /visits without an appointment code.
+API_KINDS = (VisitKind.WALK_IN, VisitKind.RETURNING, VisitKind.POST_OP)
 
 
 def error(code: str, status: int, /, **params):
@@ -61,7 +62,7 @@ def _require_api_key():
         response = error("unauthorized", 401)
         response.headers["WWW-Authenticate"] = 'Bearer realm="lobby"'
         return response
-    g.actor = visits.Actor(f"api:{key.name}")
+    g.actor = audit.Actor(f"api:{key.name}")
     # End the read transaction: writes below begin their own (IMMEDIATE on SQLite).
     db.session.commit()
 
@@ -108,7 +109,7 @@ def appointment_json(appointment) -> dict:
 @bp.post("/appointments")
 def create_appointment():
     body = json_body()
-    with visits.unit_of_work(db.session):
+    with unit_of_work(db.session):
         appointment, created = appts.book(
             db.session,
             name=text_field(body, "name", required=True),
@@ -140,7 +141,7 @@ def show_appointment(public_id):
 
 @bp.delete("/appointments/<public_id>")
 def cancel_appointment(public_id):
-    with visits.unit_of_work(db.session):
+    with unit_of_work(db.session):
         appointment = appts.cancel(db.session, appts.get_appointment(db.session, public_id), actor=g.actor)
     return jsonify(appointment_json(appointment))
 
@@ -173,9 +174,6 @@ def visit_json(visit, snapshot: waits.QueueSnapshot, staff_view: bool = False) -
     return data
 
 
-KINDS = {"walk-in": VisitKind.WALK_IN, "returning": VisitKind.RETURNING, "post-op": VisitKind.POST_OP}
-
-
 @bp.post("/visits")
 def check_in():
     body = json_body()
@@ -184,30 +182,26 @@ def check_in():
 
     def make_visit():
         if code:
-            appointment = appts.find_for_check_in(db.session, code)
-            return visits.check_in(db.session, kind=VisitKind.APPOINTMENT, appointment=appointment,
-                                   idempotency_key=key, actor=g.actor)
-        wanted_kind = body.get("kind", "walk-in")
-        kind = KINDS.get(wanted_kind) if isinstance(wanted_kind, str) else None
-        if kind is None:
-            raise ValidationError("kind_invalid", field="kind")
-        service = visits.find_service(db.session, text_field(body, "service"))
-        requested = visits.find_staff(db.session, text_field(body, "consultant"))
+            return checkin.check_in_appointment(db.session, appts.find_by_code(db.session, code),
+                                                idempotency_key=key, actor=g.actor)
+        kind = checkin.registration_kind(body.get("kind", "walk-in"), API_KINDS)
+        service = lookups.find_service(db.session, text_field(body, "service"))
+        requested = lookups.find_staff(db.session, text_field(body, "consultant"))
         details = registration.VisitorDetails(
             name=clean_name(text_field(body, "name", required=True)),
             phone=normalise_phone(text_field(body, "phone", required=True)),
             service_id=service.id if service else None, requested_id=requested.id if requested else None)
-        return registration.check_in_visitor(db.session, details, kind=kind, actor=g.actor, public_tablet=False,
-                                             idempotency_key=key)
+        return checkin.check_in_visitor(db.session, details, kind=kind, actor=g.actor, public_tablet=False,
+                                        idempotency_key=key)
 
-    visit = visits.check_in_once(db.session, key, make_visit)
+    visit = checkin.check_in_once(db.session, key, make_visit)
     return jsonify(visit_json(visit, waits.snapshot(db.session))), 201
 
 
 @bp.get("/queue")
 def queue():
     snapshot = waits.snapshot(db.session)
-    queued = visits.queue_of_day(db.session, clinic_day(db.session))
+    queued = lookups.queue_of_day(db.session, clinic_day(db.session))
     return jsonify({"visits": [visit_json(v, snapshot, staff_view=True) for v in queued],
                     "lines": [{"line": line.code, "waiting": lw.waiting, "expected_wait_minutes": lw.minutes}
                               for line, lw in snapshot.lines(db.session)]})
@@ -215,13 +209,13 @@ def queue():
 
 @bp.get("/visits/<public_id>")
 def show_visit(public_id):
-    visit = visits.get_visit(db.session, public_id)
+    visit = lookups.get_visit(db.session, public_id)
     return jsonify(visit_json(visit, waits.snapshot(db.session), staff_view=True))
 
 
 def _consultant(username: str) -> Staff:
     try:
-        staff = visits.find_staff(db.session, username, roles=CARE)
+        staff = lookups.find_staff(db.session, username, roles=CARE)
     except ValidationError:
         raise NotFound("consultant_not_found") from None
     return staff
@@ -229,7 +223,7 @@ def _consultant(username: str) -> Staff:
 
 @bp.post("/consultants/<username>/call-next")
 def call_next(username):
-    with visits.unit_of_work(db.session):
+    with unit_of_work(db.session):
         visit = visits.call_next(db.session, _consultant(username), actor=g.actor)
     return jsonify({"id": visit.public_id, "ticket": visit.ticket,
                     "room": visit.consultant.room if visit.consultant else None})
@@ -254,11 +248,11 @@ def transition(public_id):
     target = TARGETS.get(wanted) if isinstance(wanted, str) else None
     if target is None:
         raise ValidationError("status_invalid", field="to", status=str(wanted))
-    with visits.unit_of_work(db.session):
-        visit = visits.get_visit(db.session, public_id, lock=True)
+    with unit_of_work(db.session):
+        visit = lookups.get_visit(db.session, public_id, lock=True)
         if (wanted == "recalled") != (visit.status == VisitStatus.CALLED and target == VisitStatus.CALLED):
             # "called" is for a first call, "recalled" only for a visitor already called.
-            raise visits.IllegalTransition(visit.status.value, wanted)
+            raise errors.IllegalTransition(visit.status.value, wanted)
         visits.transition(db.session, visit, target, actor=g.actor)
     return jsonify(visit_json(visit, waits.snapshot(db.session), staff_view=True))
 
@@ -266,14 +260,14 @@ def transition(public_id):
 @bp.post("/visits/<public_id>/reassign")
 def reassign(public_id):
     body = json_body()
-    with visits.unit_of_work(db.session):
-        visit = visits.get_visit(db.session, public_id, lock=True)
+    with unit_of_work(db.session):
+        visit = lookups.get_visit(db.session, public_id, lock=True)
         visits.reassign(
             db.session,
             visit,
             reason=text_field(body, "reason") or "",
-            consultant=visits.find_staff(db.session, text_field(body, "consultant"), roles=CARE),
-            line=visits.find_line(db.session, text_field(body, "line")),
+            consultant=lookups.find_staff(db.session, text_field(body, "consultant"), roles=CARE),
+            line=lookups.find_line(db.session, text_field(body, "line")),
             actor=g.actor,
         )
     return jsonify(visit_json(visit, waits.snapshot(db.session), staff_view=True))

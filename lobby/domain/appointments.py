@@ -13,11 +13,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..models import Appointment, AppointmentStatus, Client, Visit
 from . import clock, events, identity
+from .audit import Actor, audit
 from .errors import Conflict, DomainError, NotFound, ValidationError
+from .lookups import find_service, find_staff
 from .phone import normalise_phone
 from .settings import clinic_zone, get_settings
 from .text import clean_name, clean_text, parse_day
-from .visits import KIOSK, Actor, audit, find_service, find_staff
 
 CODE_DIGITS = 6
 
@@ -65,7 +66,7 @@ def book(
     external_id: str | None = None,
     note: str | None = None,
     existing: Appointment | None = None,
-    actor: Actor = KIOSK,
+    actor: Actor,
     now: dt.datetime | None = None,
 ) -> tuple[Appointment, bool]:
     """Create an appointment, or update `existing` or the one with the same external_id.
@@ -116,7 +117,7 @@ def get_appointment(session: Session, public_id: str) -> Appointment:
     return appointment
 
 
-def cancel(session: Session, appointment: Appointment, *, actor: Actor = KIOSK,
+def cancel(session: Session, appointment: Appointment, *, actor: Actor,
            now: dt.datetime | None = None) -> Appointment:
     if appointment.status == AppointmentStatus.CHECKED_IN:
         raise Conflict("appointment_not_editable", status=appointment.status.value)
@@ -205,7 +206,7 @@ class ImportReport:
     rejected: list[tuple[int, str, str, dict]] = field(default_factory=list)
 
 
-def import_csv(session: Session, text: str, *, actor: Actor = KIOSK, now: dt.datetime | None = None) -> ImportReport:
+def import_csv(session: Session, text: str, *, actor: Actor, now: dt.datetime | None = None) -> ImportReport:
     """Import appointments from another booking system's CSV (UTF-8, a header row).
 
     Each row is saved whole or not at all (a savepoint per row); the report says

@@ -6,9 +6,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import Client
+from .audit import Actor, audit
 from .errors import NotFound
 from .registration import VisitorDetails
-from .visits import Actor, audit
 
 EDITABLE = ("name", "phone", "gender", "birth_year", "channel", "partner_id")
 

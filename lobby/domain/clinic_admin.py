@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from ..models import ClinicSettings, Line, PartnerStore, Role, Service, Staff
 from . import events, staff_sessions
+from .audit import Actor, audit
 from .registration import FormInvalid
 from .settings import get_settings
 from .text import parse_id, visible
-from .visits import Actor, audit
 
 SPECIALTIES = ("skin", "injectables", "eyes", "nose", "body")
 LANGUAGES = ("zh_CN", "en")

@@ -163,7 +163,8 @@ def _merge_into(session: Session, source: Client, target: Client) -> list[str]:
 
 def resolve(session: Session, visit: Visit, decision: str, *, actor) -> Visit:
     """The desk's decision on a visit's identity flag; audited (field names only, never values)."""
-    from .visits import _event, audit  # visits imports this module
+    from .audit import audit
+    from .visits import _event
 
     flag = visit.identity_flag
     if flag is None:

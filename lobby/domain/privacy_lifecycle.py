@@ -10,11 +10,19 @@ from dataclasses import dataclass
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 
-from ..models import Appointment, AuditEntry, Client, HealthQuestionnaire, Reassignment, Visit
+from ..models import (
+    Appointment,
+    AuditEntry,
+    Client,
+    HealthQuestionnaire,
+    Reassignment,
+    Visit,
+)
 from . import clock
+from .audit import Actor, audit
 from .errors import Conflict
 from .settings import clinic_day, clinic_zone, get_settings
-from .visits import ACTIVE, KIOSK, Actor, audit
+from .visits import ACTIVE
 
 ERASED_REASON = "—"
 
@@ -44,10 +52,7 @@ def _forget_client(session: Session, client: Client, now: dt.datetime) -> None:
     session.execute(update(Appointment).where(Appointment.client_id == client.id).values(note=None))
 
 
-PURGE = Actor("purge")
-
-
-def purge(session: Session, *, now: dt.datetime | None = None, actor: Actor = PURGE) -> PurgeReport:
+def purge(session: Session, *, now: dt.datetime | None = None, actor: Actor) -> PurgeReport:
     """Forget what is older than the clinic's retention period. Visits still in the building are
     never touched, nor is a client with one, or with an appointment still to come."""
     now = now or clock.utcnow()
@@ -67,7 +72,7 @@ def purge(session: Session, *, now: dt.datetime | None = None, actor: Actor = PU
     return PurgeReport(cutoff, questionnaires, len(stale))
 
 
-def erase_client(session: Session, client: Client, *, actor: Actor = KIOSK, now: dt.datetime | None = None) -> None:
+def erase_client(session: Session, client: Client, *, actor: Actor, now: dt.datetime | None = None) -> None:
     """A client's request to be forgotten: name, phone, answers and notes go; figures stay."""
     if session.scalar(select(exists().where(Visit.client_id == client.id, Visit.status.in_(ACTIVE)))):
         raise Conflict("client_in_the_building")

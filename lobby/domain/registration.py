@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import PartnerStore, Role, Service, Staff, Visit, VisitKind
+from ..models import PartnerStore, Role, Service, Staff
 from .errors import ValidationError
-from .identity import TypedIdentity, client_for, identify
+from .identity import TypedIdentity
 from .phone import normalise_phone
 from .text import clean_name, parse_id
-from .visits import Actor, audit, check_in
 
 GENDERS = ("female", "male", "other")
 CHANNELS = ("online", "friend", "old-client", "partner", "ads", "walk-by", "other")
@@ -105,27 +104,6 @@ def clean_returning(session: Session, form: Mapping, *, today: dt.date) -> Visit
     if errors:
         raise FormInvalid(errors)
     return details
-
-
-def check_in_visitor(session: Session, details: VisitorDetails, *, kind: VisitKind, actor: Actor,
-                     public_tablet: bool, idempotency_key: str | None = None,
-                     allow_verification: bool = True) -> Visit:
-    """Check in someone who typed who they are (not an appointment): find the client these details
-    prove, or record a new one, and queue the visit with what the desk must check.
-
-    `public_tablet`: the kiosk, where a client on file needs the second factor (domain/identity.py).
-    The client on file is never changed by a check-in; only staff and integrations fill its blanks.
-    """
-    found = identify(session, details, second_factor=public_tablet,
-                     returning=kind in (VisitKind.RETURNING, VisitKind.POST_OP),
-                     allow_verification=allow_verification)
-    client, filled = client_for(session, found, fill_blanks=not public_tablet)
-    if filled:
-        audit(session, actor, "client_completed", None, client=client.public_id, fields=filled)
-    service = session.get(Service, details.service_id) if details.service_id else None
-    requested = session.get(Staff, details.requested_id) if details.requested_id else None
-    return check_in(session, kind=kind, client=client, service=service, requested=requested,
-                    idempotency_key=idempotency_key, identification=found, actor=actor)
 
 
 def form_choices(session: Session) -> dict:

@@ -14,7 +14,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ..models import Appointment, AppointmentStatus, Reassignment, Staff, Visit, VisitKind, VisitStatus
+from ..models import (
+    Appointment,
+    AppointmentStatus,
+    Reassignment,
+    Staff,
+    Visit,
+    VisitKind,
+    VisitStatus,
+)
 from . import clock
 from .settings import clinic_zone, get_settings
 

@@ -1,35 +1,27 @@
-"""Check-in and the life of a visit: call, recall, consult, doctor, done, skip, leave, reassign."""
+"""The life of a visit: the state machine (call, recall, consult, doctor, done, skip, leave), who
+is called next, reassignment (换人咨询) and notes. Check-in is in checkin.py."""
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from dataclasses import dataclass
 
 from sqlalchemy import exists, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ..database import write_transaction as unit_of_work
 from ..models import (
-    Appointment,
-    AppointmentStatus,
-    AuditEntry,
-    Client,
     DutyStatus,
     Line,
     Reassignment,
-    Role,
-    Service,
     Staff,
     Visit,
     VisitKind,
     VisitStatus,
 )
 from . import clock, events, triage
-from .errors import Conflict, IllegalTransition, NotFound, ValidationError
+from .audit import Actor, audit
+from .errors import Conflict, IllegalTransition, ValidationError
 from .settings import clinic_day
-from .text import clean_name, clean_text
+from .text import clean_text
 from .tickets import next_number, ticket_label
 
 S = VisitStatus
@@ -62,29 +54,6 @@ _TIMESTAMP = {
 }
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: a staff member, an API key or the kiosk (for the audit trail)."""
-
-    label: str
-    staff_id: int | None = None
-
-
-KIOSK = Actor("kiosk")
-
-
-def audit(session: Session, actor: Actor, action: str, visit: Visit | None = None, **detail) -> None:
-    session.add(
-        AuditEntry(
-            actor_id=actor.staff_id,
-            actor_label=actor.label,
-            action=action,
-            visit_id=visit.id if visit is not None else None,
-            client_id=visit.client_id if visit is not None else None,
-            detail=detail,
-        )
-    )
-
 
 def _event(session: Session, name: str, visit: Visit, **extra) -> None:
     events.record(
@@ -98,215 +67,6 @@ def _event(session: Session, name: str, visit: Visit, **extra) -> None:
         **extra,
     )
 
-
-# --- look-ups -----------------------------------------------------------------
-
-
-def get_visit(session: Session, public_id: str, *, lock: bool = False) -> Visit:
-    """A visit by its public id; `lock` takes its row lock on PostgreSQL, so that two staff acting
-    on one visitor at once are serialised (SQLite's write transactions already are)."""
-    query = select(Visit).where(Visit.public_id == public_id)
-    if lock:
-        query = query.with_for_update(of=Visit)
-    visit = session.scalars(query).first()
-    if visit is None:
-        raise NotFound("visit_not_found")
-    return visit
-
-
-def find_by_idempotency_key(session: Session, key: str) -> Visit | None:
-    return session.scalars(select(Visit).where(Visit.idempotency_key == key)).first()
-
-
-def queue_of_day(session: Session, day: dt.date) -> list[Visit]:
-    """Waiting and called visitors, in order of arrival."""
-    return list(
-        session.scalars(
-            select(Visit)
-            .where(Visit.clinic_day == day, Visit.status.in_(QUEUED), Visit.kind != VisitKind.COMPANION)
-            .order_by(Visit.checked_in_at, Visit.id)
-        )
-    )
-
-
-def find_active_by_ticket(session: Session, ticket: str, day: dt.date) -> Visit | None:
-    """Today's visitor still in the building with this ticket number (A007, a007), or None."""
-    match = re.fullmatch(r"([A-Z]{1,3})(\d{1,4})", (ticket or "").strip().upper())
-    if match is None:
-        return None
-    return session.scalars(
-        select(Visit).join(Line).where(Line.prefix == match.group(1), Visit.number == int(match.group(2)),
-                                       Visit.clinic_day == day, Visit.status.in_(ACTIVE))
-    ).first()
-
-
-def find_staff(session: Session, username: str | None, field: str = "consultant",
-               roles: tuple[Role, ...] = (Role.CONSULTANT,)) -> Staff | None:
-    """An active staff member of one of `roles` (a visitor is never given to the front desk)."""
-    if not username:
-        return None
-    staff = session.scalars(select(Staff).where(Staff.username == username, Staff.active,
-                                                Staff.role.in_(roles))).first()
-    if staff is None:
-        raise ValidationError("unknown_consultant", field=field, username=username)
-    return staff
-
-
-def find_service(session: Session, code: str | None, field: str = "service") -> Service | None:
-    if not code:
-        return None
-    service = session.scalars(select(Service).where(Service.code == code, Service.active)).first()
-    if service is None:
-        raise ValidationError("unknown_service", field=field, code=code)
-    return service
-
-
-def find_line(session: Session, code: str | None, field: str = "line") -> Line | None:
-    if not code:
-        return None
-    line = session.scalars(select(Line).where(Line.code == code, Line.active)).first()
-    if line is None:
-        raise ValidationError("unknown_line", field=field, code=code)
-    return line
-
-
-def _has_visited_before(session: Session, client: Client) -> bool:
-    return session.scalar(select(exists().where(Visit.client_id == client.id))) or False
-
-
-# --- check-in ---------------------------------------------------------------------
-
-
-def check_in(
-    session: Session,
-    *,
-    kind: VisitKind,
-    client: Client | None = None,
-    service: Service | None = None,
-    line: Line | None = None,
-    appointment: Appointment | None = None,
-    requested: Staff | None = None,
-    idempotency_key: str | None = None,
-    identification=None,
-    actor: Actor = KIOSK,
-    now: dt.datetime | None = None,
-) -> Visit:
-    """Queue a visitor: triage, take the next ticket number of the line, record the event.
-
-    A repeated idempotency key returns the visit it made the first time. `identification`
-    (domain/identity.py) puts what the desk must check about who this is on the visit.
-    """
-    if kind == VisitKind.COMPANION:
-        raise ValidationError("companion_needs_visit", field="kind")
-    now = now or clock.utcnow()
-    if idempotency_key:
-        existing = find_by_idempotency_key(session, idempotency_key)
-        if existing is not None:
-            return existing
-    day = clinic_day(session, now)
-    designated = None
-    if appointment is not None:
-        if appointment.status == AppointmentStatus.CANCELLED:
-            raise Conflict("appointment_cancelled")
-        if appointment.status == AppointmentStatus.CHECKED_IN:
-            raise Conflict("appointment_already_checked_in")
-        client = appointment.client
-        service = appointment.service
-        designated = appointment.staff
-    first_visit = kind in (VisitKind.APPOINTMENT, VisitKind.WALK_IN) and (
-        client is None or not _has_visited_before(session, client)
-    )
-    result = triage.triage(
-        session,
-        kind=kind,
-        day=day,
-        line=line,
-        service=service,
-        client=client,
-        designated=designated,
-        requested=requested,
-    )
-    number = next_number(session, result.line, day)
-    visit = Visit(
-        idempotency_key=idempotency_key or None,
-        clinic_day=day,
-        line=result.line,
-        number=number,
-        ticket=ticket_label(result.line, number),
-        kind=kind,
-        status=S.WAITING,
-        client=client,
-        appointment=appointment,
-        service=service,
-        consultant=result.consultant,
-        triage_rule=result.rule,
-        first_visit=first_visit,
-        checked_in_at=now,
-        updated_at=now,
-    )
-    if identification is not None:
-        from .identity import mark_visit
-
-        mark_visit(visit, identification)
-    session.add(visit)
-    if appointment is not None:
-        appointment.status = AppointmentStatus.CHECKED_IN
-    session.flush()
-    from .waits import estimate_for_visit  # waits needs the visit flushed
-
-    visit.predicted_wait_minutes = estimate_for_visit(session, visit, now).minutes
-    audit(session, actor, "check_in", visit, ticket=visit.ticket, rule=result.rule)
-    _event(session, "visit.checked_in", visit)
-    return visit
-
-
-def check_in_once(session: Session, idempotency_key: str | None, make_visit) -> Visit:
-    """Run `make_visit()` in its own unit of work, once per idempotency key.
-
-    A repeated key returns the first visit before anything else is checked (a re-sent
-    appointment check-in must not be refused as "already checked in"); a racing twin
-    that commits first is caught by the unique key.
-    """
-    if idempotency_key:
-        existing = find_by_idempotency_key(session, idempotency_key)
-        if existing is not None:
-            return existing
-    try:
-        with unit_of_work(session):
-            return make_visit()
-    except IntegrityError:
-        # A twin committed first: the same idempotency key, or the same appointment.
-        if idempotency_key:
-            existing = find_by_idempotency_key(session, idempotency_key)
-            if existing is not None:
-                return existing
-        raise Conflict("checkin_conflict") from None
-
-
-def add_companion(session: Session, visit: Visit, *, name: str | None = None, actor: Actor = KIOSK,
-                  now: dt.datetime | None = None) -> Visit:
-    """A companion (陪同): linked to the visitor, not queued, no ticket of their own."""
-    if visit.kind == VisitKind.COMPANION:
-        raise ValidationError("companion_of_companion", field="ticket")
-    if visit.status not in ACTIVE:
-        raise Conflict("visit_not_active")
-    now = now or clock.utcnow()
-    companion = Visit(
-        clinic_day=visit.clinic_day,
-        line=visit.line,
-        kind=VisitKind.COMPANION,
-        status=S.WAITING,
-        companion_of=visit,
-        consultant=visit.consultant,
-        note=clean_name(name) if name else None,
-        checked_in_at=now,
-        updated_at=now,
-    )
-    session.add(companion)
-    session.flush()
-    audit(session, actor, "companion", visit)
-    _event(session, "visit.companion_added", visit)
-    return companion
 
 
 # --- state changes ------------------------------------------------------------------
@@ -333,7 +93,7 @@ def transition(
     visit: Visit,
     target: VisitStatus,
     *,
-    actor: Actor = KIOSK,
+    actor: Actor,
     now: dt.datetime | None = None,
 ) -> Visit:
     """Move a visit along the state machine, or raise IllegalTransition."""
@@ -371,7 +131,7 @@ def transition(
     return visit
 
 
-def call(session: Session, visit: Visit, *, actor: Actor = KIOSK, now: dt.datetime | None = None) -> Visit:
+def call(session: Session, visit: Visit, *, actor: Actor, now: dt.datetime | None = None) -> Visit:
     """Call (or recall, when already called) a visitor to their consultant's room."""
     return transition(session, visit, S.CALLED, actor=actor, now=now)
 
@@ -402,7 +162,7 @@ def next_for(session: Session, consultant: Staff, day: dt.date) -> Visit | None:
     return None
 
 
-def call_next(session: Session, consultant: Staff, *, actor: Actor = KIOSK,
+def call_next(session: Session, consultant: Staff, *, actor: Actor,
               now: dt.datetime | None = None) -> Visit:
     """Call the next visitor for a consultant, or raise Conflict('nobody_waiting')."""
     now = now or clock.utcnow()
@@ -424,7 +184,7 @@ def reassign(
     reason: str,
     consultant: Staff | None = None,
     line: Line | None = None,
-    actor: Actor = KIOSK,
+    actor: Actor,
     now: dt.datetime | None = None,
 ) -> Visit:
     """Give a queued visitor another consultant (换人咨询) or line, with a reason.
@@ -479,15 +239,6 @@ def reassign(
     return visit
 
 
-def set_duty(session: Session, staff: Staff, status: DutyStatus, *, actor: Actor = KIOSK) -> Staff:
-    """Change a consultant's state on the rotation board."""
-    previous = staff.duty_status
-    staff.duty_status = status
-    audit(session, actor, "duty", None, staff=staff.username, previous=previous.value, status=status.value)
-    events.record(session, "staff.duty_changed", staff=staff.username, status=status.value)
-    session.flush()
-    return staff
-
 
 def expect_status(visit: Visit, expected: str | None) -> None:
     """Refuse an action taken on a stale screen: a colleague changed this visitor meanwhile.
@@ -507,7 +258,7 @@ def expect_assignment(visit: Visit, consultant: str | None, line: str | None) ->
         raise Conflict("visit_changed", status=visit.status.value)
 
 
-def add_note(session: Session, visit: Visit, text: str, *, actor: Actor = KIOSK) -> Visit:
+def add_note(session: Session, visit: Visit, text: str, *, actor: Actor) -> Visit:
     """A note from the desk on a visit (kept with the visit, audited)."""
     text = clean_text(text, field="note", limit=500, required=True, required_code="note_required")
     visit.note = f"{visit.note}\n{text}" if visit.note else text
@@ -516,20 +267,3 @@ def add_note(session: Session, visit: Visit, text: str, *, actor: Actor = KIOSK)
     session.flush()
     return visit
 
-
-def move_on_rotation_board(session: Session, staff_id: int, direction: int, *, actor: Actor = KIOSK) -> bool:
-    """Swap a consultant with the one above (-1) or below (+1) on the 轮牌 board; False if unknown."""
-    board = list(session.scalars(select(Staff).where(Staff.active, Staff.role == Role.CONSULTANT)
-                                 .order_by(Staff.rotation_order, Staff.id)))
-    index = next((i for i, member in enumerate(board) if member.id == staff_id), None)
-    if index is None:
-        return False
-    other = index + direction
-    if 0 <= other < len(board):
-        board[index], board[other] = board[other], board[index]
-        for order, member in enumerate(board):
-            member.rotation_order = order
-        audit(session, actor, "reorder", None, staff=board[other].username)
-        events.record(session, "staff.reordered")
-        session.flush()
-    return True

@@ -6,11 +6,12 @@ import urllib.request
 
 import pytest
 
+from lobby.database import unit_of_work
 from lobby.domain import visits
-from lobby.domain.visits import unit_of_work
 from lobby.models import Staff
 
 from ..serverproc import ServerProcess
+from .factories import ACTOR
 
 
 def api_post(server, key, path, body=None):
@@ -67,7 +68,7 @@ def test_reconnecting_then_right_again_after_a_real_restart(api, app, server_env
         with app.app_context():
             amy = db.session.query(Staff).filter_by(username="amy").one()
             with unit_of_work(db.session):
-                visits.call_next(db.session, amy)
+                visits.call_next(db.session, amy, actor=ACTOR)
 
         server = ServerProcess(server_env, port=server.port).start()
         page.locator('.call-latest[data-ticket="A001"]').wait_for(timeout=20_000)

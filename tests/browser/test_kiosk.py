@@ -8,7 +8,14 @@ from PIL import Image
 
 from lobby.domain.clock import utcnow
 from lobby.extensions import db
-from lobby.models import Appointment, AppointmentStatus, ClinicSettings, Client, Service, Staff
+from lobby.models import (
+    Appointment,
+    AppointmentStatus,
+    Client,
+    ClinicSettings,
+    Service,
+    Staff,
+)
 from lobby.tokens import appointment_token
 
 from .conftest import CHROMIUM, LAUNCH_ARGS

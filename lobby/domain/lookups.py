@@ -1,0 +1,82 @@
+"""Finding things by what a caller knows of them: a visit's public id, a ticket number, a
+username, a service or line code. Unknown means NotFound (404) or ValidationError (422)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Line, Role, Service, Staff, Visit, VisitKind
+from .errors import NotFound, ValidationError
+from .visits import ACTIVE, QUEUED
+
+
+def get_visit(session: Session, public_id: str, *, lock: bool = False) -> Visit:
+    """A visit by its public id; `lock` takes its row lock on PostgreSQL, so that two staff acting
+    on one visitor at once are serialised (SQLite's write transactions already are)."""
+    query = select(Visit).where(Visit.public_id == public_id)
+    if lock:
+        query = query.with_for_update(of=Visit)
+    visit = session.scalars(query).first()
+    if visit is None:
+        raise NotFound("visit_not_found")
+    return visit
+
+
+def find_by_idempotency_key(session: Session, key: str) -> Visit | None:
+    return session.scalars(select(Visit).where(Visit.idempotency_key == key)).first()
+
+
+def queue_of_day(session: Session, day: dt.date) -> list[Visit]:
+    """Waiting and called visitors, in order of arrival."""
+    return list(
+        session.scalars(
+            select(Visit)
+            .where(Visit.clinic_day == day, Visit.status.in_(QUEUED), Visit.kind != VisitKind.COMPANION)
+            .order_by(Visit.checked_in_at, Visit.id)
+        )
+    )
+
+
+def find_active_by_ticket(session: Session, ticket: str, day: dt.date) -> Visit | None:
+    """Today's visitor still in the building with this ticket number (A007, a007), or None."""
+    match = re.fullmatch(r"([A-Z]{1,3})(\d{1,4})", (ticket or "").strip().upper())
+    if match is None:
+        return None
+    return session.scalars(
+        select(Visit).join(Line).where(Line.prefix == match.group(1), Visit.number == int(match.group(2)),
+                                       Visit.clinic_day == day, Visit.status.in_(ACTIVE))
+    ).first()
+
+
+def find_staff(session: Session, username: str | None, field: str = "consultant",
+               roles: tuple[Role, ...] = (Role.CONSULTANT,)) -> Staff | None:
+    """An active staff member of one of `roles` (a visitor is never given to the front desk)."""
+    if not username:
+        return None
+    staff = session.scalars(select(Staff).where(Staff.username == username, Staff.active,
+                                                Staff.role.in_(roles))).first()
+    if staff is None:
+        raise ValidationError("unknown_consultant", field=field, username=username)
+    return staff
+
+
+def find_service(session: Session, code: str | None, field: str = "service") -> Service | None:
+    if not code:
+        return None
+    service = session.scalars(select(Service).where(Service.code == code, Service.active)).first()
+    if service is None:
+        raise ValidationError("unknown_service", field=field, code=code)
+    return service
+
+
+def find_line(session: Session, code: str | None, field: str = "line") -> Line | None:
+    if not code:
+        return None
+    line = session.scalars(select(Line).where(Line.code == code, Line.active)).first()
+    if line is None:
+        raise ValidationError("unknown_line", field=field, code=code)
+    return line
