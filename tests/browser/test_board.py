@@ -10,8 +10,8 @@ from lobby.database import unit_of_work
 from lobby.domain import visits
 from lobby.models import Staff
 
+from ..factories import ACTOR
 from ..serverproc import ServerProcess
-from .factories import ACTOR
 
 
 def api_post(server, key, path, body=None):
