@@ -39,16 +39,16 @@ from .auth import CARE, DESK, EVERYONE, expire_idle_session, roles_required
 security_log = logging.getLogger("lobby.security")
 
 S = VisitStatus
-# What each button on a visitor's row does, and who may press it.
+# What each button on a visitor's row asks the visit to become (visits.TARGETS).
 ACTIONS = {
-    "call": S.CALLED,
-    "recall": S.CALLED,
-    "skip": S.NO_SHOW,
-    "start": S.WITH_CONSULTANT,
-    "doctor": S.WITH_DOCTOR,
-    "finish": S.DONE,
-    "left": S.LEFT,
-    "requeue": S.WAITING,
+    "call": "called",
+    "recall": "recalled",
+    "skip": "no_show",
+    "start": "with_consultant",
+    "doctor": "with_doctor",
+    "finish": "done",
+    "left": "left",
+    "requeue": "waiting",
 }
 
 
@@ -187,11 +187,7 @@ def act(public_id: str):
         with unit_of_work(db.session):
             visit = _visit_for(public_id, lock=True)
             visits.expect_status(visit, request.form.get("expected"))
-            if action == "recall" and visit.status != S.CALLED:
-                raise errors.IllegalTransition(visit.status.value, "recalled")
-            if action == "call" and visit.status == S.CALLED:
-                raise errors.IllegalTransition(visit.status.value, S.CALLED.value)
-            visits.transition(db.session, visit, ACTIONS[action], actor=actor())
+            visits.move(db.session, visit, ACTIONS[action], actor=actor())
     except DomainError as err:
         return _after_action(err)
     return _after_action()

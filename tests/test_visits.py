@@ -195,3 +195,20 @@ def test_events_are_published_only_after_commit(session, clinic):
         assert [(e.name, e.data["ticket"]) for e in seen] == [("visit.checked_in", visit.ticket)]
     finally:
         events.unsubscribe(seen.extend)
+
+
+def test_call_and_recall_are_one_rule_for_every_surface(session, clinic):
+    visit = new_visit(session, clinic)
+    with pytest.raises(IllegalTransition):
+        with unit_of_work(session):
+            visits.move(session, visit, "recalled", actor=ACTOR)  # nobody called yet
+    with unit_of_work(session):
+        visits.move(session, visit, "called", actor=ACTOR)
+    with pytest.raises(IllegalTransition):
+        with unit_of_work(session):
+            visits.move(session, visit, "called", actor=ACTOR)  # a second "call" is not a silent recall
+    with unit_of_work(session):
+        visits.move(session, visit, "recalled", actor=ACTOR)
+    assert (visit.status, visit.recall_count) == (S.CALLED, 1)
+    with pytest.raises(ValidationError):
+        visits.move(session, visit, "teleported", actor=ACTOR)

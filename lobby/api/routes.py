@@ -7,7 +7,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..database import unit_of_work
 from ..domain import appointments as appts
-from ..domain import audit, checkin, errors, lookups, registration, visits, waits
+from ..domain import audit, checkin, lookups, registration, visits, waits
 from ..domain.errors import DomainError, NotFound, ValidationError
 from ..domain.phone import normalise_phone
 from ..domain.settings import clinic_day
@@ -229,31 +229,15 @@ def call_next(username):
                     "room": visit.consultant.room if visit.consultant else None})
 
 
-TARGETS = {
-    "called": VisitStatus.CALLED,
-    "recalled": VisitStatus.CALLED,
-    "with_consultant": VisitStatus.WITH_CONSULTANT,
-    "with_doctor": VisitStatus.WITH_DOCTOR,
-    "done": VisitStatus.DONE,
-    "no_show": VisitStatus.NO_SHOW,
-    "left": VisitStatus.LEFT,
-    "waiting": VisitStatus.WAITING,
-}
-
-
 @bp.post("/visits/<public_id>/transition")
 def transition(public_id):
     body = json_body()
     wanted = body.get("to")
-    target = TARGETS.get(wanted) if isinstance(wanted, str) else None
-    if target is None:
+    if not isinstance(wanted, str) or wanted not in visits.TARGETS:
         raise ValidationError("status_invalid", field="to", status=str(wanted))
     with unit_of_work(db.session):
         visit = lookups.get_visit(db.session, public_id, lock=True)
-        if (wanted == "recalled") != (visit.status == VisitStatus.CALLED and target == VisitStatus.CALLED):
-            # "called" is for a first call, "recalled" only for a visitor already called.
-            raise errors.IllegalTransition(visit.status.value, wanted)
-        visits.transition(db.session, visit, target, actor=g.actor)
+        visits.move(db.session, visit, wanted, actor=g.actor)
     return jsonify(visit_json(visit, waits.snapshot(db.session), staff_view=True))
 
 

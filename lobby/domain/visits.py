@@ -131,6 +131,30 @@ def transition(
     return visit
 
 
+# What staff and integrations ask a visit to become, by name; "recalled" is a second call.
+TARGETS: dict[str, VisitStatus] = {
+    "called": S.CALLED,
+    "recalled": S.CALLED,
+    "with_consultant": S.WITH_CONSULTANT,
+    "with_doctor": S.WITH_DOCTOR,
+    "done": S.DONE,
+    "no_show": S.NO_SHOW,
+    "left": S.LEFT,
+    "waiting": S.WAITING,
+}
+
+
+def move(session: Session, visit: Visit, target: object, *, actor: Actor, now: dt.datetime | None = None) -> Visit:
+    """Move a visit to a target named as in TARGETS. "called" is a first call only, "recalled" is only
+    for a visitor already called: two people pressing "call" at once give one call, not a recall."""
+    status = TARGETS.get(target) if isinstance(target, str) else None
+    if status is None:
+        raise ValidationError("status_invalid", field="to", status=str(target))
+    if (target == "recalled") != (visit.status == S.CALLED and status == S.CALLED):
+        raise IllegalTransition(visit.status.value, str(target))
+    return transition(session, visit, status, actor=actor, now=now)
+
+
 def call(session: Session, visit: Visit, *, actor: Actor, now: dt.datetime | None = None) -> Visit:
     """Call (or recall, when already called) a visitor to their consultant's room."""
     return transition(session, visit, S.CALLED, actor=actor, now=now)
