@@ -3,10 +3,18 @@
 import time
 
 from flask import session
-from flask_socketio import emit, join_room
+from flask_socketio import Namespace, emit, join_room
 
 from lobby.extensions import db, socketio
-from lobby.realtime import LANGUAGES, board_room, read_state, render_board, resolve_line
+
+from .publisher import (
+    LANGUAGES,
+    NAMESPACE,
+    board_room,
+    read_state,
+    render_board,
+    resolve_line,
+)
 
 SYNC_INTERVAL_SECONDS = 20  # a board may ask for the whole state at most this often
 
@@ -16,24 +24,25 @@ def send_board(code, lang) -> None:
     emit("board", {"html": render_board(board.for_line(code), lang, settings), "version": version})
 
 
-@socketio.on("connect", namespace="/display")
-def connect(auth=None):
-    """Join the room for this board's line and language, and get the whole board at once."""
-    auth = auth if isinstance(auth, dict) else {}
-    line = resolve_line(db.session, auth.get("line"))
-    code = line.code if line else None
-    lang = auth.get("lang") if auth.get("lang") in LANGUAGES else "zh_CN"
-    join_room(board_room(code, lang))
-    # Flask-SocketIO keeps this session per connection, server-side.
-    session["board"] = (code, lang)
-    session["synced_at"] = time.monotonic()
-    send_board(code, lang)
+class BoardNamespace(Namespace):
+    def on_connect(self, auth=None):
+        """Join the room for this board's line and language, and get the whole board at once."""
+        auth = auth if isinstance(auth, dict) else {}
+        line = resolve_line(db.session, auth.get("line"))
+        code = line.code if line else None
+        lang = auth.get("lang") if auth.get("lang") in LANGUAGES else "zh_CN"
+        join_room(board_room(code, lang))
+        # Flask-SocketIO keeps this session per connection, server-side.
+        session["board"] = (code, lang)
+        session["synced_at"] = time.monotonic()
+        send_board(code, lang)
+
+    def on_sync(self):
+        """Waits change as time passes: a board re-reads the whole state now and then."""
+        if "board" not in session or time.monotonic() - session.get("synced_at", 0) < SYNC_INTERVAL_SECONDS:
+            return
+        session["synced_at"] = time.monotonic()
+        send_board(*session["board"])
 
 
-@socketio.on("sync", namespace="/display")
-def sync():
-    """Waits change as time passes: a board re-reads the whole state now and then."""
-    if "board" not in session or time.monotonic() - session.get("synced_at", 0) < SYNC_INTERVAL_SECONDS:
-        return
-    session["synced_at"] = time.monotonic()
-    send_board(*session["board"])
+socketio.on_namespace(BoardNamespace(NAMESPACE))

@@ -5,12 +5,12 @@ from flask_babel import force_locale
 from htmx_flask import request
 from markupsafe import Markup
 
-from lobby.chime import chime_wav
 from lobby.domain.settings import clinic_zone
 from lobby.extensions import db
-from lobby.realtime import LANGUAGES, read_state, render_board, resolve_line
 
 from . import bp
+from .chime import chime_wav
+from .publisher import LANGUAGES, read_state, render_board, resolve_line
 
 
 @bp.get("/", endpoint="board")

@@ -418,7 +418,7 @@ def ticket_panel(visit: Visit):
     estimate = waits.estimate_for_visit(db.session, visit)
     token = ticket_token(visit.public_id)
     return panel("ticket", visit=visit, estimate=estimate, token=token,
-                 ticket_url=url_for("public.ticket_page", token=token, _external=True))
+                 ticket_url=url_for("ticket.page", token=token, _external=True))
 
 
 # --- companions -----------------------------------------------------------------------------
@@ -458,7 +458,7 @@ def ticket_qr(token: str):
         read_ticket_token(token)
     except TokenError:
         abort(404)
-    return png_qr(url_for("public.ticket_page", token=token, _external=True))
+    return png_qr(url_for("ticket.page", token=token, _external=True))
 
 
 def png_qr(data: str):

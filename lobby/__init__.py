@@ -95,11 +95,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from admin import bp as admin_bp
     from display import bp as display_bp
     from kiosk import bp as kiosk_bp
+    from ticket import bp as ticket_bp
 
     from .api import bp as api_bp
-    from .public import bp as public_bp
 
-    app.register_blueprint(public_bp)
+    app.register_blueprint(ticket_bp)
     app.register_blueprint(kiosk_bp)
     app.register_blueprint(display_bp)
     app.register_blueprint(admin_bp)

@@ -31,7 +31,7 @@ POLICY = {
     "base-uri": "'none'",
     "form-action": "'self'",
 }
-NOT_CACHED = frozenset({"admin", "kiosk", "public", "api"})
+NOT_CACHED = frozenset({"admin", "kiosk", "ticket", "api"})
 HSTS = "max-age=31536000; includeSubDomains"
 
 

@@ -161,7 +161,7 @@ def visit_json(visit, snapshot: waits.QueueSnapshot, staff_view: bool = False) -
         "room": visit.consultant.room if visit.consultant else None,
         "position": estimate.position if visit.status == VisitStatus.WAITING else 0,
         "expected_wait_minutes": estimate.minutes if visit.status == VisitStatus.WAITING else 0,
-        "ticket_url": url_for("public.ticket_page", token=ticket_token(visit.public_id), _external=True),
+        "ticket_url": url_for("ticket.page", token=ticket_token(visit.public_id), _external=True),
     }
     if staff_view:
         data.update(

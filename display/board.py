@@ -1,4 +1,4 @@
-"""The public board's read model: what a waiting-room screen and a visitor's phone may know.
+"""The board's read model: what a waiting-room screen may know.
 
 Everything here is allow-listed: ticket numbers, lines, rooms, consultants'
 display names, waits, and a masked name only when the clinic turns that on.
@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from ..models import Line, Visit, VisitKind, VisitStatus
-from .privacy import mask_name
-from .waits import QueueSnapshot
+from lobby.domain.privacy import mask_name
+from lobby.domain.waits import QueueSnapshot
+from lobby.models import Line, Visit, VisitKind, VisitStatus
 
 S = VisitStatus
 RECENT_CALLS = 5
@@ -91,17 +91,3 @@ def build_board(session: Session, snapshot: QueueSnapshot, day: dt.date, clinic_
         lines.append(LineBoard(line, wait.waiting, wait.minutes,
                                [WaitingTicket(v.ticket, shown_name(v)) for v in waiting[:WAITING_SHOWN]]))
     return Board(clinic_name, calls, lines)
-
-
-def ticket_state(visit: Visit, snapshot: QueueSnapshot) -> dict:
-    """What a visitor's phone shows of their own ticket."""
-    estimate = snapshot.for_visit(visit)
-    waiting = visit.status == S.WAITING
-    return {
-        "ticket": visit.ticket,
-        "status": visit.status.value,
-        "position": estimate.position if waiting else 0,
-        "ahead": max(estimate.position - 1, 0) if waiting else 0,
-        "expected_wait_minutes": estimate.minutes if waiting else 0,
-        "room": visit.consultant.room if visit.consultant and visit.status == S.CALLED else None,
-    }

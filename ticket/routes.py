@@ -1,0 +1,42 @@
+"""The visitor's ticket page (/t/<token>) and its slow-poll fallback."""
+
+import time
+
+from flask import jsonify, render_template
+
+from lobby.domain import clock, waits
+from lobby.domain.errors import NotFound
+from lobby.domain.lookups import get_visit
+from lobby.extensions import db
+from lobby.messages import message_for
+from lobby.tokens import TokenError, read_ticket_token
+
+from . import bp
+from .state import ticket_state
+
+
+def visit_state(token: str):
+    """The visit a signed ticket token names, and what its phone may show; TokenError or NotFound."""
+    visit = get_visit(db.session, read_ticket_token(token))
+    snapshot = waits.QueueSnapshot(db.session, visit.clinic_day, clock.utcnow())
+    return visit, {**ticket_state(visit, snapshot), "version": time.time()}
+
+
+@bp.get("/t/<token>", endpoint="page")
+def page(token: str):
+    """A visitor's ticket: position and expected wait, nothing another person could use."""
+    try:
+        visit, state = visit_state(token)
+    except (TokenError, NotFound):
+        return render_template("ticket/invalid.html"), 404
+    return render_template("ticket/page.html", visit=visit, state=state, token=token, version=state["version"])
+
+
+@bp.get("/t/<token>/state.json", endpoint="state")
+def state_json(token: str):
+    """The slow-poll fallback of the ticket page."""
+    try:
+        _, state = visit_state(token)
+    except (TokenError, NotFound):
+        return jsonify({"error": {"code": "token_invalid", "message": message_for("token_invalid")}}), 404
+    return jsonify(state)
