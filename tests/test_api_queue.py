@@ -221,3 +221,13 @@ def test_every_legal_transition_through_the_api(api, start, target):
     response = api.post(path, json={"to": target})
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["status"] == ("called" if target == "recalled" else target)
+
+
+@pytest.mark.parametrize("header", [None, "Bearer", "Bearer lby_wrong", "Basic dXNlcjpwYXNz", "bearer  "])
+def test_every_call_needs_a_valid_key(client, api, header):
+    headers = {"Authorization": header} if header else {}
+    for method, path in (("GET", "/api/v1/queue"), ("POST", "/api/v1/visits"), ("DELETE", "/api/v1/appointments/x")):
+        response = client.open(path, method=method, headers=headers, json={})
+        assert response.status_code == 401, (method, path)
+        assert response.get_json()["error"]["code"] == "unauthorized"
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import g, jsonify, request, url_for
+from flask_httpauth import HTTPTokenAuth
 from werkzeug.exceptions import HTTPException
 
 from ..database import unit_of_work
@@ -53,18 +54,29 @@ def _unrouted(err: HTTPException):
     return err
 
 
+bearer = HTTPTokenAuth(scheme="Bearer", realm="lobby")
+
+
+@bearer.verify_token
+def _api_key(plain: str):
+    """The key's record, or None (401); every call acts as "api:<key name>" in the audit trail."""
+    key = key_for(db.session, plain.strip())
+    if key is not None:
+        g.actor = audit.Actor(f"api:{key.name}")
+        # End the read transaction: writes below begin their own (IMMEDIATE on SQLite).
+        db.session.commit()
+    return key
+
+
+@bearer.error_handler
+def _unauthorized(status):
+    return error("unauthorized", status)
+
+
 @bp.before_request
+@bearer.login_required
 def _require_api_key():
-    header = request.headers.get("Authorization", "")
-    scheme, _, plain = header.partition(" ")
-    key = key_for(db.session, plain.strip()) if scheme.lower() == "bearer" else None
-    if key is None:
-        response = error("unauthorized", 401)
-        response.headers["WWW-Authenticate"] = 'Bearer realm="lobby"'
-        return response
-    g.actor = audit.Actor(f"api:{key.name}")
-    # End the read transaction: writes below begin their own (IMMEDIATE on SQLite).
-    db.session.commit()
+    """Every API route needs a valid key."""
 
 
 def json_body() -> dict:
