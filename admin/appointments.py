@@ -18,6 +18,7 @@ from lobby.domain.text import parse_day, parse_id
 from lobby.extensions import db
 from lobby.messages import message_for
 from lobby.models import Role, Service, Staff
+from lobby.pages import page_or_fragment
 from lobby.tokens import appointment_token
 
 from . import bp
@@ -65,9 +66,7 @@ def _edit_form() -> dict:
 
 def _render(status: int = 200, **extra):
     extra.setdefault("form", _edit_form())
-    context = page_context(**extra)
-    template = "admin/_appointments.html" if request.htmx else "admin/appointments.html"
-    return render_template(template, **context), status
+    return page_or_fragment("admin/appointments.html", "admin/_appointments.html", status, **page_context(**extra))
 
 
 @bp.get("/appointments", endpoint="appointments")

@@ -31,6 +31,7 @@ from lobby.domain.waits import QueueSnapshot
 from lobby.extensions import db, limiter
 from lobby.messages import message_for
 from lobby.models import DutyStatus, Line, Role, Staff, Visit, VisitStatus
+from lobby.pages import page_or_fragment
 from lobby.redirects import safe_next
 
 from . import bp
@@ -158,10 +159,7 @@ def list_context(message: str | None = None, message_kind: str = "error") -> dic
 @bp.get("/", endpoint="index")
 @roles_required(*EVERYONE)
 def index():
-    context = list_context()
-    if request.htmx:
-        return render_template("admin/_queue.html", **context)
-    return render_template("admin/index.html", **context)
+    return page_or_fragment("admin/index.html", "admin/_queue.html", **list_context())
 
 
 def _visit_for(public_id: str, lock: bool = False):
@@ -256,9 +254,7 @@ def rotation():
     snapshot = QueueSnapshot(db.session, clinic_day(db.session), clock.utcnow())
     context = {"rows": desk.rotation_board(db.session, snapshot), "settings": get_settings(db.session),
                "me": current_user, "is_desk": True, "statuses": list(DutyStatus)}
-    if request.htmx:
-        return render_template("admin/_rotation.html", **context)
-    return render_template("admin/rotation.html", **context)
+    return page_or_fragment("admin/rotation.html", "admin/_rotation.html", **context)
 
 
 @bp.post("/rotation/<staff_id>/duty", endpoint="duty")

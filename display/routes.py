@@ -1,16 +1,16 @@
 """Queue board views."""
 
-from flask import Response, make_response, render_template
+from flask import Response
 from flask_babel import force_locale
 from htmx_flask import request
-from markupsafe import Markup
 
 from lobby.domain.settings import clinic_zone
 from lobby.extensions import db
+from lobby.pages import page_or_fragment
 
 from . import bp
 from .chime import chime_wav
-from .publisher import LANGUAGES, read_state, render_board, resolve_line
+from .publisher import LANGUAGES, read_state, resolve_line
 
 
 @bp.get("/", endpoint="board")
@@ -22,17 +22,11 @@ def board():
     line = resolve_line(db.session, request.args.get("line"))
     lang = request.args.get("lang") if request.args.get("lang") in LANGUAGES else "zh_CN"
     version, settings, _, state = read_state(db.session)
-    fragment = render_board(state.for_line(line.code if line else None), lang, settings)
-    if request.htmx:
-        response = make_response(fragment)
-    else:
-        # The TV speaks the board's language, whatever its browser says.
-        with force_locale(lang):
-            response = make_response(render_template(
-                "display/board.html", board_html=Markup(fragment), version=version, settings=settings,
-                line=line, lang=lang, timezone=str(clinic_zone(db.session))))
-    response.headers["Vary"] = "HX-Request"
-    return response
+    # The TV speaks the board's language, whatever its browser says.
+    with force_locale(lang):
+        return page_or_fragment("display/board.html", "display/_board.html",
+                                board=state.for_line(line.code if line else None), version=version,
+                                settings=settings, line=line, lang=lang, timezone=str(clinic_zone(db.session)))
 
 
 @bp.get("/chime.wav", endpoint="chime")

@@ -12,8 +12,7 @@ import io
 import re
 import secrets
 
-import qrcode
-from flask import abort, render_template, send_file, url_for
+from flask import abort, url_for
 from flask_wtf.csrf import CSRFError
 from htmx_flask import request
 from sqlalchemy import select
@@ -36,6 +35,7 @@ from lobby.domain.settings import clinic_day, clinic_zone, get_settings, is_open
 from lobby.extensions import db
 from lobby.messages import message_for
 from lobby.models import Client, Line, Service, Visit, VisitKind
+from lobby.pages import page_or_fragment, qr_png
 from lobby.tokens import (
     TokenError,
     appointment_token,
@@ -55,7 +55,6 @@ KINDS = {"walk-in": VisitKind.WALK_IN, "returning": VisitKind.RETURNING, "post-o
 def _no_store(response):
     # A shared tablet: the back button and the cache must never show the previous visitor.
     response.headers["Cache-Control"] = "no-store"
-    response.headers["Vary"] = "HX-Request"
     return response
 
 
@@ -105,10 +104,7 @@ def panel(name: str, status: int = 200, **context):
     context.setdefault("settings", settings)
     context.setdefault("errors", {})
     context.setdefault("form", {})
-    template = f"kiosk/panels/{name}.html"
-    if request.htmx:
-        return render_template(template, **context), status
-    return render_template("kiosk/page.html", panel_template=template, **context), status
+    return page_or_fragment("kiosk/page.html", f"kiosk/panels/{name}.html", status, **context)
 
 
 def field_messages(errors: dict[str, str]) -> dict[str, str]:
@@ -440,30 +436,20 @@ def companion():
 
 # --- images ------------------------------------------------------------------------------------
 
+# Each QR image encodes the page its signed token leads to: a booking's check-in, or a ticket's phone page.
+QR_TARGETS = {"appointment": (read_appointment_token, "kiosk.appointment"),
+              "ticket": (read_ticket_token, "ticket.page")}
 
-@bp.get("/a/<token>/qr.png", endpoint="appointment_qr")
-def appointment_qr(token: str):
-    """The QR code image of an appointment's check-in link (for confirmations and print)."""
+
+def qr_image(token: str, kind: str):
+    """The QR code of a booking's check-in link (confirmations, print) or of a ticket's phone page."""
+    read_token, endpoint = QR_TARGETS[kind]
     try:
-        read_appointment_token(token)
+        read_token(token)
     except TokenError:
         abort(404)
-    return png_qr(url_for("kiosk.appointment", token=token, _external=True))
+    return qr_png(url_for(endpoint, token=token, _external=True))
 
 
-@bp.get("/ticket-qr/<token>.png", endpoint="ticket_qr")
-def ticket_qr(token: str):
-    """The QR code on the ticket: the visitor's own page on their phone."""
-    try:
-        read_ticket_token(token)
-    except TokenError:
-        abort(404)
-    return png_qr(url_for("ticket.page", token=token, _external=True))
-
-
-def png_qr(data: str):
-    image = qrcode.make(data, box_size=8, border=2)
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    buffer.seek(0)
-    return send_file(buffer, mimetype="image/png", max_age=0)
+bp.add_url_rule("/a/<token>/qr.png", "appointment_qr", qr_image, defaults={"kind": "appointment"})
+bp.add_url_rule("/ticket-qr/<token>.png", "ticket_qr", qr_image, defaults={"kind": "ticket"})
