@@ -14,7 +14,7 @@ from lobby.domain import appointments as appts
 from lobby.domain import audit, clock
 from lobby.domain.errors import DomainError
 from lobby.domain.settings import clinic_day, clinic_zone, get_settings
-from lobby.domain.text import parse_day, parse_id
+from lobby.domain.text import parse_day
 from lobby.extensions import db
 from lobby.messages import message_for
 from lobby.models import Role, Service, Staff
@@ -23,6 +23,7 @@ from lobby.tokens import appointment_token
 
 from . import bp
 from .auth import DESK, roles_required
+from .forms import BookingForm
 
 MAX_CSV_BYTES = 2_000_000
 
@@ -80,16 +81,17 @@ def appointments():
 def book():
     """Book a new appointment, or save changes to one (`id` in the form)."""
     form = request.form
-    starts = f"{form.get('date', '')}T{form.get('time', '')}" if form.get("date") and form.get("time") else ""
+    typed = BookingForm()
+    if not typed.validate():
+        return _render(422, form=form, errors=typed.field_errors())
     try:
         with unit_of_work(db.session):
-            existing = appts.get_appointment(db.session, form["id"]) if form.get("id") else None
-            service = db.session.get(Service, parse_id(form.get("service"))) if parse_id(form.get("service")) else None
-            consultant = (db.session.get(Staff, parse_id(form.get("consultant")))
-                          if parse_id(form.get("consultant")) else None)
-            appts.book(db.session, name=form.get("name", ""), phone=form.get("phone", ""), starts_at=starts,
-                       service=service.code if service else "", consultant=consultant.username if consultant else None,
-                       existing=existing, actor=_actor())
+            existing = appts.get_appointment(db.session, typed.id.data) if typed.id.data else None
+            consultant = db.session.get(Staff, typed.consultant.data) if typed.consultant.data else None
+            appts.book(db.session, name=typed.name.data, phone=typed.phone.data,
+                       starts_at=dt.datetime.combine(typed.date.data, typed.time.data).isoformat(),
+                       service=db.session.get(Service, typed.service.data).code,
+                       consultant=consultant.username if consultant else None, existing=existing, actor=_actor())
     except DomainError as err:
         return _render(422, form=form, errors={err.field or "name": message_for(err.code, **err.params)})
     return _render(message=message_for("appointment_saved"))

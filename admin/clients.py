@@ -6,10 +6,10 @@ from flask import redirect, url_for
 from htmx_flask import request
 
 from lobby.database import unit_of_work
-from lobby.domain import clients, identity, lookups, registration
+from lobby.domain import clients, identity, lookups
 from lobby.domain.errors import Conflict, DomainError
-from lobby.domain.settings import clinic_day
 from lobby.extensions import db
+from lobby.forms import VisitorForm
 from lobby.messages import message_for
 
 from . import bp
@@ -36,17 +36,15 @@ def resolve_identity(public_id: str):
 @roles_required(*DESK)
 def edit_client(public_id: str):
     """The desk corrects the client's record of the visitor in front of them."""
-    form = request.form
+    typed = VisitorForm(full=False)
+    if not typed.validate():
+        return render_visit_detail(public_id, client_form=request.form, status=422, client_errors=typed.field_errors())
     try:
         with unit_of_work(db.session):
             visit = lookups.get_visit(db.session, public_id)
             if visit.client is None:
                 raise Conflict("identity_candidate_gone")
-            details = registration.clean_details(db.session, form, full=False, today=clinic_day(db.session))
-            clients.update_client(db.session, visit.client, details, actor=actor())
-    except registration.FormInvalid as err:
-        return render_visit_detail(public_id, client_form=form, status=422,
-                                   client_errors={f: message_for(c) for f, c in err.errors.items()})
+            clients.update_client(db.session, visit.client, typed.details(), actor=actor())
     except DomainError as err:
         if err.status == 404:
             raise

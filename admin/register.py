@@ -11,8 +11,9 @@ from htmx_flask import request
 
 from lobby.domain import audit, checkin, registration
 from lobby.domain.errors import DomainError
-from lobby.domain.settings import clinic_day, get_settings
+from lobby.domain.settings import get_settings
 from lobby.extensions import db
+from lobby.forms import VisitorForm
 from lobby.messages import message_for
 from lobby.models import VisitKind
 
@@ -43,17 +44,13 @@ def register_visitor():
     except DomainError:
         return _render(422, form=form, errors={"kind": message_for("choice_invalid")})
     key = (form.get("key") or "")[:80] or None
+    typed = VisitorForm(full=kind == VisitKind.WALK_IN)
+    if not typed.validate():
+        return _render(422, form=form, errors=typed.field_errors())
     try:
-        def make_visit():
-            details = registration.clean_details(db.session, form, full=kind == VisitKind.WALK_IN,
-                                                 today=clinic_day(db.session))
-            return checkin.check_in_visitor(
-                db.session, details, kind=kind, public_tablet=False, idempotency_key=key,
-                actor=audit.Actor(f"staff:{current_user.username}", current_user.id))
-
-        visit = checkin.check_in_once(db.session, key, make_visit)
-    except registration.FormInvalid as err:
-        return _render(422, form=form, errors={f: message_for(c) for f, c in err.errors.items()})
+        visit = checkin.check_in_once(db.session, key, lambda: checkin.check_in_visitor(
+            db.session, typed.details(), kind=kind, public_tablet=False, idempotency_key=key,
+            actor=audit.Actor(f"staff:{current_user.username}", current_user.id)))
     except DomainError as err:
         return _render(err.status, form=form, errors={err.field or "name": message_for(err.code, **err.params)})
     return _render(registered=visit)

@@ -29,6 +29,7 @@ from lobby.domain.settings import clinic_day, clinic_zone, get_settings
 from lobby.domain.text import parse_day, parse_id
 from lobby.domain.waits import QueueSnapshot
 from lobby.extensions import db, limiter
+from lobby.forms import QuestionnaireForm
 from lobby.messages import message_for
 from lobby.models import DutyStatus, Line, Role, Staff, Visit, VisitStatus
 from lobby.pages import page_or_fragment
@@ -36,6 +37,7 @@ from lobby.redirects import safe_next
 
 from . import bp
 from .auth import CARE, DESK, EVERYONE, expire_idle_session, roles_required
+from .forms import LoginForm, ReassignForm
 
 security_log = logging.getLogger("lobby.security")
 
@@ -100,9 +102,10 @@ def _failed_login(response) -> bool:
 def login():
     error = None
     if request.method == "POST":
-        username = request.form.get("username", "").strip()
-        staff = db.session.scalars(select(Staff).where(Staff.username == username)).first()
-        if staff is not None and staff.active and staff.check_password(request.form.get("password", "")):
+        typed = LoginForm()
+        typed.validate()
+        staff = db.session.scalars(select(Staff).where(Staff.username == typed.username.data)).first()
+        if staff is not None and staff.active and staff.check_password(typed.password.data):
             session.clear()  # a fresh session at every login: no fixation
             with unit_of_work(db.session):
                 staff = db.session.get(Staff, staff.id)
@@ -201,15 +204,12 @@ def reassign(public_id: str):
             visit = lookups.get_visit(db.session, public_id, lock=True)
             visits.expect_status(visit, form.get("expected"))
             visits.expect_assignment(visit, form.get("expected_consultant"), form.get("expected_line"))
-            consultant = None
-            if form.get("consultant"):
-                wanted = parse_id(form.get("consultant"))
-                consultant = db.session.get(Staff, wanted) if wanted else None
-                if consultant is None or not consultant.active or consultant.role not in CARE:
-                    raise errors.ValidationError("unknown_consultant", field="consultant", username=form["consultant"])
-            line = lookups.find_line(db.session, form.get("line") or None)
-            visits.reassign(db.session, visit, reason=form.get("reason", ""), consultant=consultant, line=line,
-                            actor=actor())
+            typed = ReassignForm()
+            if not typed.validate():
+                raise errors.ValidationError("unknown_consultant", field="consultant", username=form.get("consultant"))
+            consultant = db.session.get(Staff, typed.consultant.data) if typed.consultant.data else None
+            visits.reassign(db.session, visit, reason=typed.reason.data, consultant=consultant,
+                            line=lookups.find_line(db.session, typed.line.data), actor=actor())
     except DomainError as err:
         return _after_action(err)
     return _after_action()
@@ -337,8 +337,9 @@ def fill_questionnaire(public_id: str):
     errors, answers = {}, {}
     if request.method == "POST":
         answers = request.form
-        try:
-            cleaned, flags, consents = q.clean_answers(request.form)
+        answered = QuestionnaireForm()
+        if answered.validate():
+            cleaned, flags, consents = answered.answers()
             with unit_of_work(db.session):
                 visit = _visit_for(public_id, lock=True)
                 if visit.questionnaire is None:
@@ -346,8 +347,7 @@ def fill_questionnaire(public_id: str):
                     audit.audit(db.session, actor(), "questionnaire", visit)
                     events.record(db.session, "visit.questionnaire", visit=visit.public_id)
             return redirect(url_for("admin.visit_detail", public_id=public_id))
-        except DomainError as err:
-            errors = {err.field: message_for(err.code, **err.params)}
+        errors = answered.field_errors()
     elif visit.client_id is not None:
         answers = q.last_answers(db.session, visit.client_id) or {}
     return render_template("admin/questionnaire.html", visit=visit, answers=answers, errors=errors, q=q,

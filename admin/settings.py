@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from lobby.database import unit_of_work
 from lobby.domain import audit, clinic_admin
-from lobby.domain.registration import FormInvalid
+from lobby.domain.errors import FormInvalid
 from lobby.domain.settings import get_settings
 from lobby.domain.text import parse_id
 from lobby.extensions import db
@@ -18,6 +18,7 @@ from lobby.models import Line, PartnerStore, Role, Service, Staff
 
 from . import bp
 from .auth import roles_required
+from .forms import SETTINGS_FORMS
 
 SECTIONS = {
     "lines": (Line, clinic_admin.save_line, Line.position),
@@ -57,21 +58,23 @@ def settings_page():
 @roles_required(Role.ADMIN)
 def save_settings(section: str):
     form = request.form
+    if section not in SETTINGS_FORMS:
+        abort(404)
     actor = audit.Actor(f"staff:{current_user.username}", current_user.id)
-    try:
-        with unit_of_work(db.session):
-            if section == "clinic":
-                clinic_admin.update_clinic(db.session, form, actor=actor)
-            elif section in SECTIONS:
-                model, save, _ = SECTIONS[section]
-                existing = db.session.get(model, parse_id(form.get("id"))) if parse_id(form.get("id")) else None
-                save(db.session, form, actor=actor, existing=existing)
-            else:
-                abort(404)
-    except FormInvalid as err:
-        editing = None
-        if section in SECTIONS and parse_id(form.get("id")):
-            editing = db.session.get(SECTIONS[section][0], parse_id(form.get("id")))
-        return _page(section, 422, form=form, editing=editing,
-                     errors={f: message_for(c) for f, c in err.errors.items()})
+    model = SECTIONS[section][0] if section in SECTIONS else None
+    editing = db.session.get(model, parse_id(form.get("id"))) if model and parse_id(form.get("id")) else None
+    checked = SETTINGS_FORMS[section](existing=editing) if section == "staff" else SETTINGS_FORMS[section]()
+    errors = {} if checked.validate() else checked.field_errors()
+    if not errors:
+        try:
+            with unit_of_work(db.session):
+                if section == "clinic":
+                    clinic_admin.update_clinic(db.session, checked.data, actor=actor)
+                else:
+                    existing = db.session.get(model, editing.id) if editing else None
+                    SECTIONS[section][1](db.session, checked.data, actor=actor, existing=existing)
+        except FormInvalid as err:
+            errors = {f: message_for(c) for f, c in err.errors.items()}
+    if errors:
+        return _page(section, 422, form=form, editing=editing, errors=errors)
     return _page(section, message=message_for("settings_saved"))

@@ -16,6 +16,7 @@ from flask import abort, url_for
 from flask_wtf.csrf import CSRFError
 from htmx_flask import request
 from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
 
 from lobby.database import unit_of_work
 from lobby.domain import appointments as appts
@@ -30,9 +31,10 @@ from lobby.domain import (
 )
 from lobby.domain.audit import KIOSK
 from lobby.domain.errors import DomainError, NotFound, ValidationError
-from lobby.domain.phone import normalise_phone
+from lobby.domain.registration import VisitorDetails
 from lobby.domain.settings import clinic_day, clinic_zone, get_settings, is_open
 from lobby.extensions import db
+from lobby.forms import QuestionnaireForm, ReturningForm, VisitorForm
 from lobby.messages import message_for
 from lobby.models import Client, Line, Service, Visit, VisitKind
 from lobby.pages import page_or_fragment, qr_png
@@ -47,6 +49,7 @@ from lobby.tokens import (
 )
 
 from . import bp, throttle
+from .forms import AppointmentLookupForm, CompanionForm
 
 KINDS = {"walk-in": VisitKind.WALK_IN, "returning": VisitKind.RETURNING, "post-op": VisitKind.POST_OP}
 
@@ -107,10 +110,6 @@ def panel(name: str, status: int = 200, **context):
     return page_or_fragment("kiosk/page.html", f"kiosk/panels/{name}.html", status, **context)
 
 
-def field_messages(errors: dict[str, str]) -> dict[str, str]:
-    return {field: message_for(code) for field, code in errors.items()}
-
-
 def open_now() -> bool:
     return is_open(get_settings(db.session), clock.utcnow())
 
@@ -166,21 +165,13 @@ def _confirm(appointment, token: str):
 @throttle.per_phone
 def find_appointment():
     """Phone + booking code typed on the keypad."""
-    form = request.form
-    errors = {}
+    typed = AppointmentLookupForm()
+    if not typed.validate():
+        return panel("appointment", status=422, errors=typed.field_errors(), form=request.form)
     try:
-        phone = normalise_phone(form.get("phone"))
-    except ValidationError as err:
-        errors["phone"] = err.code
-    code = (form.get("code") or "").strip()
-    if not re.fullmatch(r"\d{6}", code):
-        errors["code"] = "appointment_code_invalid"
-    if errors:
-        return panel("appointment", status=422, errors=field_messages(errors), form=form)
-    try:
-        appointment = appts.find_by_code(db.session, code, phone)
+        appointment = appts.find_by_code(db.session, typed.code.data, typed.phone.data)
     except NotFound:
-        return panel("appointment", status=404, form=form,
+        return panel("appointment", status=404, form=request.form,
                      errors={"code": message_for("appointment_not_found")})
     return _confirm(appointment, appointment_token(appointment.public_id))
 
@@ -277,11 +268,9 @@ def questionnaire_step():
 def details():
     """A walk-in's profile, checked; then the questionnaire."""
     form = request.form
-    try:
-        registration.clean_details(db.session, form, today=clinic_day(db.session))
-    except registration.FormInvalid as err:
-        return panel("details", status=422, errors=field_messages(err.errors), form=form,
-                     carry=carried(form), **choices())
+    typed = VisitorForm()
+    if not typed.validate():
+        return panel("details", status=422, errors=typed.field_errors(), form=form, carry=carried(form), **choices())
     return panel("questionnaire", carry={**carried(form), **profile(form)}, answers={})
 
 
@@ -313,10 +302,10 @@ def find_client():
     that match the client on file change it: a greeting by surname and who will see them.
     """
     form = request.form
-    try:
-        details = registration.clean_returning(db.session, form, today=clinic_day(db.session))
-    except registration.FormInvalid as err:
-        return panel("find", status=422, errors=field_messages(err.errors), form=form, carry=carried(form))
+    typed = ReturningForm()
+    if not typed.validate():
+        return panel("find", status=422, errors=typed.field_errors(), form=form, carry=carried(form))
+    details = typed.details()
     found = identity.identify(db.session, details, second_factor=True,
                               returning=True, allow_verification=throttle.may_prove_identity(details.phone))
     if not found.verified:
@@ -332,13 +321,18 @@ def find_client():
                  carry={**carried(form), "who": who})
 
 
-def _returning_visitor(form) -> tuple[registration.VisitorDetails, Client | None]:
+class StepInterrupted(Exception):
+    """What the page carries from step to step is no longer valid: start again."""
+
+
+def _returning_visitor(form) -> tuple[VisitorDetails, Client | None]:
     """Who the carried token says a returning visitor is, with the service they chose, checked."""
     typed, verified_id = read_visitor_token(form.get("who", ""))  # TokenError when forged or stale
-    details = registration.clean_details(
-        db.session, {**typed, "birth_year": str(typed.get("birth_year") or ""), "service": form.get("service", "")},
-        full=False, today=clinic_day(db.session))
-    return details, _verified_client(verified_id)
+    checked = ReturningForm(formdata=MultiDict({**typed, "birth_year": str(typed.get("birth_year") or ""),
+                                                "service": form.get("service", "")}))
+    if not checked.validate():
+        raise StepInterrupted()
+    return checked.details(), _verified_client(verified_id)
 
 
 @bp.post("/reason", endpoint="reason")
@@ -352,7 +346,7 @@ def reason():
     form = request.form
     try:
         _, client = _returning_visitor(form)
-    except (TokenError, registration.FormInvalid):
+    except (TokenError, StepInterrupted):
         return panel("message", status=400, title_code="session_expired", actions=["start"])
     service = form.get("service", "")
     carry = {**carried(form), **({"service": service} if service else {})}
@@ -368,11 +362,11 @@ def finish():
     form = request.form
     flow = form.get("flow")
     key = (form.get("key") or "")[:80] or None
-    try:
-        answers, flags, consents = questionnaire.clean_answers(form)
-    except ValidationError as err:
-        return panel("questionnaire", status=422, errors=field_messages({err.field: err.code}), answers=form,
+    answered = QuestionnaireForm()
+    if not answered.validate():
+        return panel("questionnaire", status=422, errors=answered.field_errors(), answers=form,
                      carry={**carried(form), **profile(form)})
+    answers, flags, consents = answered.answers()
     proof_failed = []
 
     def make_visit():
@@ -385,7 +379,10 @@ def finish():
                                              actor=KIOSK, public_tablet=True, idempotency_key=key,
                                              allow_verification=client is not None)
         elif flow == "walk-in":
-            details = registration.clean_details(db.session, form, today=clinic_day(db.session))
+            walk_in = VisitorForm()
+            if not walk_in.validate():
+                raise StepInterrupted()  # checked on the previous step: only a tampered page gets here
+            details = walk_in.details()
             visit = checkin.check_in_visitor(db.session, details, kind=VisitKind.WALK_IN, actor=KIOSK,
                                              public_tablet=True, idempotency_key=key,
                                              allow_verification=throttle.may_prove_identity(details.phone))
@@ -398,7 +395,7 @@ def finish():
 
     try:
         visit = checkin.check_in_once(db.session, key, make_visit)
-    except registration.FormInvalid:
+    except StepInterrupted:
         return panel("message", status=422, title_code="session_expired", actions=["start"])
     except TokenError as err:
         return panel("message", status=400, title_code=err.code, actions=["walk-in", "start"])
@@ -425,7 +422,9 @@ def ticket_panel(visit: Visit):
 def companion():
     """Someone accompanying a visitor: linked to their ticket, no ticket or questionnaire of their own."""
     form = request.form
-    visit = lookups.find_active_by_ticket(db.session, form.get("ticket", ""), clinic_day(db.session))
+    typed = CompanionForm()
+    typed.validate()
+    visit = lookups.find_active_by_ticket(db.session, typed.ticket.data, clinic_day(db.session))
     if visit is None:
         return panel("companion", status=404, form=form, errors={"ticket": message_for("ticket_not_found")})
     with unit_of_work(db.session):

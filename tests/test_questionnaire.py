@@ -1,27 +1,39 @@
-"""The health questionnaire and registration checks, without HTTP."""
+"""The health questionnaire and registration forms: every check, every wrong field at once."""
 
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from lobby.domain import questionnaire, registration
-from lobby.domain.errors import ValidationError
-from lobby.messages import greeting
+from lobby.forms import QuestionnaireForm, VisitorForm
+from lobby.messages import greeting, message_for
 from lobby.models import Client
 
 BASE = {"pregnancy": "no", "smoking": "no", "consent_privacy": "1"}
 
 
-def answers(**extra):
+@pytest.fixture
+def zh(app):
+    """A request in Chinese: forms read their messages in the visitor's language."""
+    with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        yield
+
+
+def questionnaire_form(**extra):
     form = MultiDict(BASE)
     for key, value in extra.items():
         if isinstance(value, list):
             form.setlist(key, value)
         else:
             form[key] = value
-    return questionnaire.clean_answers(form)
+    return QuestionnaireForm(formdata=form)
 
 
-def test_nothing_to_report_gives_no_flags():
+def answers(**extra):
+    form = questionnaire_form(**extra)
+    assert form.validate(), form.errors
+    return form.answers()
+
+
+def test_nothing_to_report_gives_no_flags(zh):
     cleaned, flags, consents = answers()
     assert flags == [] and consents == {"privacy": True, "photos": False, "contact": False}
     assert cleaned["allergies"] == [] and cleaned["pregnancy"] == "no"
@@ -37,40 +49,49 @@ def test_nothing_to_report_gives_no_flags():
     ({"chronic": ["bleeding_disorder"]}, "bleeding"),
     ({"medication": ["isotretinoin"]}, "isotretinoin"),
 ])
-def test_answers_that_matter_for_treatment_become_flags(extra, flag):
+def test_answers_that_matter_for_treatment_become_flags(zh, extra, flag):
     assert flag in answers(**extra)[1]
 
 
 @pytest.mark.parametrize("extra,field,code", [
     ({"consent_privacy": ""}, "consent_privacy", "consent_required"),
     ({"pregnancy": ""}, "pregnancy", "choice_required"),
-    ({"smoking": "sometimes"}, "smoking", "choice_required"),
+    ({"smoking": "sometimes"}, "smoking", "choice_invalid"),
     ({"allergies": ["cats"]}, "allergies", "choice_invalid"),
     ({"surgery_history": "x" * 501}, "surgery_history", "text_too_long"),
 ])
-def test_bad_answers_are_refused(extra, field, code):
-    with pytest.raises(ValidationError) as raised:
-        answers(**extra)
-    assert (raised.value.field, raised.value.code) == (field, code)
+def test_bad_answers_are_refused(zh, extra, field, code):
+    form = questionnaire_form(**extra)
+    assert not form.validate()
+    assert form.field_errors()[field] == message_for(code, limit=500)
 
 
-def test_registration_reports_every_wrong_field_at_once(session, clinic):
+def test_every_wrong_answer_is_reported_at_once(zh):
+    form = questionnaire_form(consent_privacy="", pregnancy="", allergies=["cats"])
+    assert not form.validate()
+    assert set(form.field_errors()) == {"consent_privacy", "pregnancy", "allergies"}
+
+
+def test_registration_reports_every_wrong_field_at_once(zh, session, clinic):
     form = MultiDict({"name": "", "phone": "123", "gender": "robot", "birth_year": "1850", "service": "999",
                       "consultant": str(clinic.staff.surgeon.id), "partner": "x", "channel": "tv"})
-    with pytest.raises(registration.FormInvalid) as raised:
-        registration.clean_details(session, form)
-    assert raised.value.errors == {"name": "name_required", "phone": "phone_invalid", "gender": "choice_invalid",
-                                   "birth_year": "birth_year_invalid", "service": "choice_invalid",
-                                   "consultant": "choice_invalid", "partner": "choice_invalid",
-                                   "channel": "choice_invalid"}
+    checked = VisitorForm(formdata=form)
+    assert not checked.validate()
+    codes = {"name": "name_required", "phone": "phone_invalid", "gender": "choice_invalid",
+             "birth_year": "birth_year_invalid", "service": "choice_invalid", "consultant": "choice_invalid",
+             "partner": "choice_invalid", "channel": "choice_invalid"}
+    assert checked.field_errors() == {field: message_for(code) for field, code in codes.items()}
 
 
-def test_registration_accepts_a_complete_form(session, clinic):
+def test_registration_accepts_a_complete_form(zh, session, clinic):
     form = MultiDict({"name": " 王  小美 ", "phone": "138 0013 8000", "gender": "female", "birth_year": "1992",
                       "service": str(clinic.services.peel.id), "consultant": str(clinic.staff.amy.id),
                       "partner": str(clinic.partners.a_class.id), "channel": "friend"})
-    details = registration.clean_details(session, form)
+    checked = VisitorForm(formdata=form)
+    assert checked.validate(), checked.errors
+    details = checked.details()
     assert (details.name, details.phone, details.birth_year) == ("王 小美", "+8613800138000", 1992)
+    assert (details.service_id, details.requested_id) == (clinic.services.peel.id, clinic.staff.amy.id)
 
 
 @pytest.mark.parametrize("name,gender,expected", [

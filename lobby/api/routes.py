@@ -17,7 +17,7 @@ from ..extensions import csrf, db
 from ..messages import message_for
 from ..models import Role, Staff, VisitKind, VisitStatus
 from ..tokens import appointment_token, ticket_token
-from . import bp
+from . import bp, schemas
 from .keys import key_for
 
 csrf.exempt(bp)
@@ -79,25 +79,6 @@ def _require_api_key():
     """Every API route needs a valid key."""
 
 
-def json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ValidationError("bad_json")
-    return body
-
-
-def text_field(body: dict, name: str, required: bool = False) -> str | None:
-    value = body.get(name)
-    if value is None or value == "":
-        if required:
-            raise ValidationError(f"{name}_required" if name in ("name", "phone") else "field_type",
-                                  field=name, name=name)
-        return None
-    if not isinstance(value, str):
-        raise ValidationError("field_type", field=name, name=name)
-    return value
-
-
 # --- appointments ---------------------------------------------------------------------
 
 
@@ -120,19 +101,10 @@ def appointment_json(appointment) -> dict:
 
 @bp.post("/appointments")
 def create_appointment():
-    body = json_body()
+    booking = schemas.body(schemas.Booking)
+    booking.require("name", "phone")
     with unit_of_work(db.session):
-        appointment, created = appts.book(
-            db.session,
-            name=text_field(body, "name", required=True),
-            phone=text_field(body, "phone", required=True),
-            starts_at=body.get("starts_at"),
-            service=text_field(body, "service"),
-            consultant=text_field(body, "consultant"),
-            external_id=text_field(body, "external_id"),
-            note=text_field(body, "note"),
-            actor=g.actor,
-        )
+        appointment, created = appts.book(db.session, **booking.model_dump(), actor=g.actor)
     return jsonify(appointment_json(appointment)), 201 if created else 200
 
 
@@ -188,20 +160,20 @@ def visit_json(visit, snapshot: waits.QueueSnapshot, staff_view: bool = False) -
 
 @bp.post("/visits")
 def check_in():
-    body = json_body()
+    body = schemas.body(schemas.CheckIn)
     key = request.headers.get("Idempotency-Key", "").strip()[:80] or None
-    code = text_field(body, "appointment_code")
 
     def make_visit():
-        if code:
-            return checkin.check_in_appointment(db.session, appts.find_by_code(db.session, code),
+        if body.appointment_code:
+            return checkin.check_in_appointment(db.session, appts.find_by_code(db.session, body.appointment_code),
                                                 idempotency_key=key, actor=g.actor)
-        kind = checkin.registration_kind(body.get("kind", "walk-in"), API_KINDS)
-        service = lookups.find_service(db.session, text_field(body, "service"))
-        requested = lookups.find_staff(db.session, text_field(body, "consultant"))
+        kind = checkin.registration_kind(body.kind, API_KINDS)
+        service = lookups.find_service(db.session, body.service)
+        requested = lookups.find_staff(db.session, body.consultant)
+        body.require("name", "phone")
         details = registration.VisitorDetails(
-            name=clean_name(text_field(body, "name", required=True)),
-            phone=normalise_phone(text_field(body, "phone", required=True)),
+            name=clean_name(body.name),
+            phone=normalise_phone(body.phone),
             service_id=service.id if service else None, requested_id=requested.id if requested else None)
         return checkin.check_in_visitor(db.session, details, kind=kind, actor=g.actor, public_tablet=False,
                                         idempotency_key=key)
@@ -243,8 +215,7 @@ def call_next(username):
 
 @bp.post("/visits/<public_id>/transition")
 def transition(public_id):
-    body = json_body()
-    wanted = body.get("to")
+    wanted = schemas.body(schemas.Transition).to
     if not isinstance(wanted, str) or wanted not in visits.TARGETS:
         raise ValidationError("status_invalid", field="to", status=str(wanted))
     with unit_of_work(db.session):
@@ -255,16 +226,11 @@ def transition(public_id):
 
 @bp.post("/visits/<public_id>/reassign")
 def reassign(public_id):
-    body = json_body()
+    body = schemas.body(schemas.Reassign)
     with unit_of_work(db.session):
         visit = lookups.get_visit(db.session, public_id, lock=True)
-        visits.reassign(
-            db.session,
-            visit,
-            reason=text_field(body, "reason") or "",
-            consultant=lookups.find_staff(db.session, text_field(body, "consultant"), roles=CARE),
-            line=lookups.find_line(db.session, text_field(body, "line")),
-            actor=g.actor,
-        )
+        visits.reassign(db.session, visit, reason=body.reason or "", actor=g.actor,
+                        consultant=lookups.find_staff(db.session, body.consultant, roles=CARE),
+                        line=lookups.find_line(db.session, body.line))
     return jsonify(visit_json(visit, waits.snapshot(db.session), staff_view=True))
 

@@ -33,3 +33,11 @@ class Conflict(DomainError):
 class IllegalTransition(Conflict):
     def __init__(self, current: str, target: str):
         super().__init__("illegal_transition", current=current, target=target)
+
+
+class FormInvalid(ValidationError):
+    """Several fields are wrong; `errors` maps each field to its error code."""
+
+    def __init__(self, errors: dict[str, str]):
+        super().__init__("form_invalid")
+        self.errors = errors

@@ -6,14 +6,10 @@ them; public screens and phones never carry them (see board.py).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import HealthQuestionnaire, Visit
-from .errors import ValidationError
-from .text import clean_text
 
 ALLERGIES = ("drugs", "anaesthetics", "fillers", "latex")
 CHRONIC = ("hypertension", "diabetes", "heart_disease", "bleeding_disorder", "keloid", "autoimmune", "infectious")
@@ -34,42 +30,17 @@ FLAG_RULES = (
 )
 
 
-def _many(form: Mapping, name: str, allowed: tuple[str, ...]) -> list[str]:
-    values = form.getlist(name) if hasattr(form, "getlist") else list(form.get(name) or [])
-    chosen = [v for v in values if v]
-    if any(v not in allowed for v in chosen):
-        raise ValidationError("choice_invalid", field=name)
-    return [v for v in allowed if v in chosen]
+ANSWER_FIELDS = ("allergies", "chronic", "medication", "pregnancy", "smoking", *TEXTS)
 
 
-def _one(form: Mapping, name: str, allowed: tuple[str, ...]) -> str:
-    value = form.get(name) or ""
-    if value not in allowed:
-        raise ValidationError("choice_required", field=name)
-    return value
+def yes(value) -> bool:
+    """A ticked box, as a browser or a JSON client sends it."""
+    return value in ("1", "on", "yes", "true", True)
 
 
-def _yes(form: Mapping, name: str) -> bool:
-    return form.get(name) in ("1", "on", "yes", "true", True)
-
-
-def clean_answers(form: Mapping) -> tuple[dict, list[str], dict]:
-    """Check the submitted answers; return (answers, flags, consents) or raise ValidationError."""
-    answers = {
-        "allergies": _many(form, "allergies", ALLERGIES),
-        "chronic": _many(form, "chronic", CHRONIC),
-        "medication": _many(form, "medication", MEDICATION),
-        "pregnancy": _one(form, "pregnancy", PREGNANCY),
-        "smoking": _one(form, "smoking", SMOKING),
-    }
-    for name, limit in TEXTS.items():
-        answers[name] = clean_text(form.get(name), field=name, limit=limit) or ""
-    consents = {"privacy": _yes(form, "consent_privacy"), "photos": _yes(form, "consent_photos"),
-                "contact": _yes(form, "consent_contact")}
-    if not consents["privacy"]:
-        raise ValidationError("consent_required", field="consent_privacy")
-    flags = [flag for flag, rule in FLAG_RULES if rule(answers)]
-    return answers, flags, consents
+def flags_of(answers: dict) -> list[str]:
+    """The badges staff see for these answers (allergy, anticoagulant...)."""
+    return [flag for flag, rule in FLAG_RULES if rule(answers)]
 
 
 def record_answers(session: Session, visit: Visit, answers: dict, flags: list[str], consents: dict) -> HealthQuestionnaire:
