@@ -58,15 +58,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
 
-    from .domain import clock
-
-    clock.DEFAULT_TIMEZONE = app.config["LOBBY_TIMEZONE"]
-
     db.init_app(app)
     with app.app_context():
         from .database import configure_engine
 
-        configure_engine(db.engine)
+        configure_engine(db.engine, timezone=app.config["LOBBY_TIMEZONE"])
     migrate.init_app(app, db, directory=os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "migrations")),
                      render_as_batch=True)
     babel.init_app(app, locale_selector=select_locale,

@@ -1,4 +1,4 @@
-"""Command line: flask --app wsgi <command> (CONTRACT.md)."""
+"""Command line: flask --app wsgi <command> (db upgrade, seed-demo, create-staff, create-api-key, purge)."""
 
 from __future__ import annotations
 

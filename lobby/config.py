@@ -1,4 +1,4 @@
-"""Configuration read from the environment (see CONTRACT.md)."""
+"""Configuration read from the environment (the variables the README's Configuration table lists)."""
 
 import os
 import re

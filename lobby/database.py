@@ -19,8 +19,11 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 WRITE_OPTION = "lobby_write"
 
 
-def configure_engine(engine: Engine) -> None:
-    """Attach the per-dialect connection settings to a freshly created engine."""
+def configure_engine(engine: Engine, *, timezone: str) -> None:
+    """Attach the deployment's time zone and the per-dialect connection settings to a new engine."""
+    from .domain.settings import ENGINE_TIMEZONE_OPTION
+
+    engine.update_execution_options(**{ENGINE_TIMEZONE_OPTION: timezone})
     if engine.dialect.name != "sqlite":
         return
 

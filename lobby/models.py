@@ -139,6 +139,13 @@ class ClinicSettings(db.Model):
     speech_language: Mapped[str] = mapped_column(String(10), default="zh_CN")
     retention_days: Mapped[int] = mapped_column(Integer, default=365)
 
+    @classmethod
+    def with_defaults(cls) -> ClinicSettings:
+        """An unsaved row of every column's default: the settings of a clinic that saved none yet.
+        (The defaults are the columns' own: one place.)"""
+        return cls(**{column.key: column.default.arg for column in cls.__table__.columns
+                      if column.default is not None and not callable(column.default.arg)})
+
 
 class Line(db.Model):
     """A queue line (皮肤 skin, 整形 surgery, 复查 post-op) with its ticket prefix."""

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from .domain import checkin, clock
 from .domain.appointments import _new_code
 from .domain.audit import Actor
+from .domain.settings import clinic_zone
 from .models import (
     Appointment,
     AppointmentStatus,
@@ -115,7 +116,7 @@ def seed_demo(session: Session, *, admin_password: str, now: dt.datetime | None 
     session.flush()
 
     # Appointments spread around now, within today where the hour allows.
-    tz = clock.zone(None)
+    tz = clinic_zone(session)
     day_start, day_end = clock.day_bounds(clock.local_day(now, tz), tz)
     first = max(day_start + dt.timedelta(minutes=5), now - dt.timedelta(hours=3))
     last = min(day_end - dt.timedelta(minutes=5), now + dt.timedelta(hours=5))

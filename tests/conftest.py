@@ -20,17 +20,6 @@ POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 _postgres_schema_ready = False
 
 
-def pytest_collection_modifyitems(config, items):
-    if POSTGRES_URL:
-        for item in items:
-            item.add_marker(pytest.mark.backend_postgres)
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "sqlite_only: runs in the SQLite pass only")
-    config.addinivalue_line("markers", "backend_postgres: this run uses PostgreSQL")
-
-
 def ensure_postgres_database(url: str) -> None:
     """Create the test database on the server if it does not exist yet."""
     target = make_url(url)

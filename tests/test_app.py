@@ -94,3 +94,40 @@ def test_timestamps_round_trip_as_aware_utc(session, clinic):
     session.expire_all()
     assert visit.checked_in_at == moment
     assert visit.checked_in_at.tzinfo is not None
+
+
+def test_the_deployment_time_zone_belongs_to_its_app(tmp_path, monkeypatch):
+    """LOBBY_TIMEZONE sets the clinic's day for its own app only (nothing process-wide), and the
+    clinic's settings, when they name a zone, win."""
+    import datetime as dt
+
+    from lobby.domain.settings import clinic_day, clinic_zone, get_settings
+    from lobby.extensions import db
+
+    def app_in(zone, name):
+        monkeypatch.setenv("LOBBY_INSTANCE_PATH", str(tmp_path / name))
+        monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / name}.db")
+        monkeypatch.setenv("SECRET_KEY", "x")
+        monkeypatch.setenv("LOBBY_TIMEZONE", zone)
+        made = create_app()
+        with made.app_context():
+            db.create_all()
+        return made
+
+    shanghai, london = app_in("Asia/Shanghai", "sh"), app_in("Europe/London", "ldn")
+    evening = dt.datetime(2026, 3, 10, 20, 0, tzinfo=dt.timezone.utc)  # 04:00 next day in Shanghai
+    with shanghai.app_context():
+        assert str(clinic_zone(db.session)) == "Asia/Shanghai"
+        assert clinic_day(db.session, evening) == dt.date(2026, 3, 11)
+    with london.app_context():
+        assert clinic_day(db.session, evening) == dt.date(2026, 3, 10)
+        settings = get_settings(db.session)
+        settings.timezone = "Asia/Tokyo"
+        db.session.add(settings)
+        db.session.commit()
+        assert str(clinic_zone(db.session)) == "Asia/Tokyo"
+    with shanghai.app_context():  # the other app is untouched
+        assert str(clinic_zone(db.session)) == "Asia/Shanghai"
+    for made in (shanghai, london):
+        with made.app_context():
+            db.engine.dispose()

@@ -1,4 +1,4 @@
-"""Triage: each rule of DOMAIN.md, in its order."""
+"""Triage: each rule, in its order (see lobby/domain/triage.py)."""
 
 import datetime as dt
 

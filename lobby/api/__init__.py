@@ -1,4 +1,4 @@
-"""The JSON API for booking systems, call buttons and consultants' devices (CONTRACT.md)."""
+"""The JSON API for booking systems, call buttons and consultants' devices (README: API)."""
 
 from flask import Blueprint
 

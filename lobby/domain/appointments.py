@@ -195,9 +195,6 @@ def status_of(appointment: Appointment, now: dt.datetime, late_minutes: int, tz)
     return "booked"
 
 
-CSV_FIELDS = ("name", "phone", "starts_at", "service", "consultant", "external_id")
-
-
 @dataclass
 class ImportReport:
     imported: int = 0

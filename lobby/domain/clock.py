@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-# Set by create_app from LOBBY_TIMEZONE; the clinic settings may override it.
-DEFAULT_TIMEZONE = "Asia/Shanghai"
+# When neither the clinic's settings nor the deployment (LOBBY_TIMEZONE) name a zone.
+FALLBACK_TIMEZONE = "Asia/Shanghai"
 
 
 def utcnow() -> dt.datetime:
@@ -15,9 +15,9 @@ def utcnow() -> dt.datetime:
 
 def zone(name: str | None) -> ZoneInfo:
     try:
-        return ZoneInfo(name or DEFAULT_TIMEZONE)
+        return ZoneInfo(name or FALLBACK_TIMEZONE)
     except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo(DEFAULT_TIMEZONE)
+        return ZoneInfo(FALLBACK_TIMEZONE)
 
 
 def local_day(now: dt.datetime, tz: ZoneInfo) -> dt.date:

@@ -1,4 +1,5 @@
-"""The day's figures (seeds 002 and 004): what managers count by hand, for a day or a range.
+"""The day's figures: what a clinic's managers count by hand — visits by hour, line, kind and channel,
+first visits and conversions per consultant, waits — for a day or a range.
 
 Every figure is computed from stored facts (times, kinds, lines, consultants,
 channels), so purged or erased visitors still count.

@@ -1,4 +1,4 @@
-"""Triage (分诊): which consultant a visitor goes to, in the order DOMAIN.md lists.
+"""Triage (分诊): which consultant a visitor goes to, rule by rule, the first that applies winning:
 
 1. the consultant designated on the booking or requested by the visitor;
 2. a returning client's own consultant;
