@@ -154,14 +154,6 @@ def find_by_code(session: Session, code: str, phone: str | None = None) -> Appoi
     return appointment
 
 
-def find_for_check_in(session: Session, code: str, phone: str | None = None,
-                      now: dt.datetime | None = None) -> Appointment:
-    """Today's booked appointment with this code (and phone, when given), or a clear refusal."""
-    appointment = find_by_code(session, code, phone)
-    check_arrival(session, appointment, now)
-    return appointment
-
-
 def check_arrival(session: Session, appointment: Appointment, now: dt.datetime | None = None) -> None:
     """Refuse cancelled bookings, other days, and arrivals earlier than the clinic allows.
 
