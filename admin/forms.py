@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wtforms import SelectMultipleField, StringField
 
-from lobby.domain.clinic_admin import LANGUAGES, NUMBERS, SPECIALTIES
 from lobby.domain.phone import normalise_phone
 from lobby.domain.questionnaire import yes
+from lobby.domain.settings import LANGUAGES, NUMBERS, SPECIALTIES
 from lobby.domain.text import clean_name, parse_day, parse_id, visible
 from lobby.forms import Form, choice, domain, refuse, row_of
 from lobby.models import Line, Role, Service, Staff
@@ -66,7 +66,7 @@ class Flag(StringField):
 
 
 def _number(name: str) -> StringField:
-    """A clinic threshold, within the bounds clinic_admin.NUMBERS sets for it."""
+    """A clinic threshold, within the bounds settings.NUMBERS sets for it."""
     low, high = NUMBERS[name]
     return StringField(validators=[number(low, high)])
 

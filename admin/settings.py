@@ -8,7 +8,8 @@ from htmx_flask import request
 from sqlalchemy import select
 
 from lobby.database import unit_of_work
-from lobby.domain import audit, clinic_admin
+from lobby.domain import audit
+from lobby.domain import settings as clinic_settings
 from lobby.domain.errors import FormInvalid
 from lobby.domain.settings import get_settings
 from lobby.domain.text import parse_id
@@ -21,10 +22,10 @@ from .auth import roles_required
 from .forms import SETTINGS_FORMS
 
 SECTIONS = {
-    "lines": (Line, clinic_admin.save_line, Line.position),
-    "services": (Service, clinic_admin.save_service, Service.line_id),
-    "staff": (Staff, clinic_admin.save_staff, Staff.username),
-    "partners": (PartnerStore, clinic_admin.save_partner, PartnerStore.name),
+    "lines": (Line, clinic_settings.save_line, Line.position),
+    "services": (Service, clinic_settings.save_service, Service.line_id),
+    "staff": (Staff, clinic_settings.save_staff, Staff.username),
+    "partners": (PartnerStore, clinic_settings.save_partner, PartnerStore.name),
 }
 
 
@@ -36,8 +37,8 @@ def _page(section: str, status: int = 200, **extra):
                "lines": db.session.scalars(select(Line).order_by(Line.position)).all(),
                "consultants": db.session.scalars(select(Staff).where(Staff.role == Role.CONSULTANT)
                                                  .order_by(Staff.rotation_order)).all(),
-               "roles": [r.value for r in Role], "specialties": clinic_admin.SPECIALTIES,
-               "languages": clinic_admin.LANGUAGES}
+               "roles": [r.value for r in Role], "specialties": clinic_settings.SPECIALTIES,
+               "languages": clinic_settings.LANGUAGES}
     if section in SECTIONS:
         model, _, order = SECTIONS[section]
         context["items"] = db.session.scalars(select(model).order_by(order)).all()
@@ -69,7 +70,7 @@ def save_settings(section: str):
         try:
             with unit_of_work(db.session):
                 if section == "clinic":
-                    clinic_admin.update_clinic(db.session, checked.data, actor=actor)
+                    clinic_settings.update_clinic(db.session, checked.data, actor=actor)
                 else:
                     existing = db.session.get(model, editing.id) if editing else None
                     SECTIONS[section][1](db.session, checked.data, actor=actor, existing=existing)

@@ -20,7 +20,7 @@ CHANGES = {
     "privacy_lifecycle": ("purge", "erase_client"),
     "identity": ("resolve",),
     "clients": ("update_client",),
-    "clinic_admin": ("update_clinic", "save_line", "save_service", "save_staff", "save_partner"),
+    "settings": ("update_clinic", "save_line", "save_service", "save_staff", "save_partner"),
 }
 
 

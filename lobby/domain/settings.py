@@ -1,15 +1,20 @@
-"""The clinic's settings row, and the clinic day and hours derived from it."""
+"""The clinic's settings: the settings row and the clinic day and hours derived from it, and the
+admins' changes to the clinic, its lines, services, staff accounts and partner stores (each audited
+and published). Values arrive checked (admin/forms.py); what only the database can tell — a code or
+a prefix already in use — is checked here and refused field by field (FormInvalid)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import ClinicSettings
-from . import clock
+from ..models import ClinicSettings, Line, PartnerStore, Role, Service, Staff
+from . import clock, events, staff_sessions
+from .audit import Actor, audit
+from .errors import FormInvalid
 
 
 def get_settings(session: Session) -> ClinicSettings:
@@ -46,3 +51,102 @@ def is_open(session: Session, now: dt.datetime) -> bool:
     if opens <= closes:
         return opens <= local < closes
     return local >= opens or local < closes
+
+
+# --- the admins' changes ----------------------------------------------------------------
+
+SPECIALTIES = ("skin", "injectables", "eyes", "nose", "body")
+LANGUAGES = ("zh_CN", "en")
+# Thresholds a clinic may set: (lowest, highest).
+NUMBERS = {"long_wait_minutes": (1, 240), "kiosk_idle_seconds": (15, 900), "staff_idle_minutes": (5, 720),
+           "early_arrival_minutes": (0, 720), "late_arrival_minutes": (0, 720), "retention_days": (30, 3650)}
+CLINIC_FIELDS = ("name", "timezone", "opens_at", "closes_at", "open_all_day", "mask_names_on_board",
+                 "speech_enabled", "speech_language", *NUMBERS)
+
+
+def _unique(session: Session, model, row, **values) -> None:
+    """Refuse values another row of `model` already uses, field by field."""
+    taken = {}
+    for field, value in values.items():
+        clash = session.scalar(select(model.id).where(getattr(model, field) == value)) if value else None
+        if clash is not None and (row is None or clash != row.id):
+            taken[field] = "already_used"
+    if taken:
+        raise FormInvalid(taken)
+
+
+def _published(session: Session, *, actor: Actor, **detail) -> None:
+    session.flush()
+    audit(session, actor, "settings", None, **detail)
+    events.record(session, "settings.changed")
+
+
+def update_clinic(session: Session, values: dict, *, actor: Actor) -> ClinicSettings:
+    settings = get_settings(session)
+    session.add(settings)
+    for field in CLINIC_FIELDS:
+        setattr(settings, field, values[field])
+    _published(session, actor=actor, section="clinic")
+    return settings
+
+
+def save_line(session: Session, values: dict, *, actor: Actor, existing: Line | None = None) -> Line:
+    _unique(session, Line, existing, code=values["code"], prefix=values["prefix"])
+    line = existing
+    if line is None:
+        line = Line(position=(session.scalar(select(func.max(Line.position))) or 0) + 1)
+        session.add(line)
+    for field in ("code", "prefix", "name_zh", "name_en", "colour", "post_op"):
+        setattr(line, field, values[field])
+    line.active = not values["closed"]
+    _published(session, actor=actor, section="line", line=line.code)
+    return line
+
+
+def save_service(session: Session, values: dict, *, actor: Actor, existing: Service | None = None) -> Service:
+    _unique(session, Service, existing, code=values["code"])
+    service = existing if existing is not None else Service()
+    for field in ("code", "name_zh", "name_en", "typical_minutes", "specialty", "preparation_zh", "preparation_en"):
+        setattr(service, field, values[field])
+    service.line = session.get(Line, values["line"])
+    session.add(service)
+    service.active = not values["closed"]
+    _published(session, actor=actor, section="service", service=service.code)
+    return service
+
+
+def save_staff(session: Session, values: dict, *, actor: Actor, existing: Staff | None = None) -> Staff:
+    """Create an account, or change one: role, name, room, specialties, disabled, a new password."""
+    _unique(session, Staff, existing, username=values["username"] if existing is None else None)
+    staff = existing
+    if staff is None:
+        staff = Staff(username=values["username"])
+        session.add(staff)
+    was_active = existing is None or staff.active
+    staff.display_name, staff.role, staff.room = values["display_name"], Role(values["role"]), values["room"]
+    staff.specialties = values["specialties"]
+    staff.active = not values["disabled"]
+    if values["password"]:
+        staff.set_password(values["password"])
+    session.flush()
+    # A disabled account, or a new password (a leaked one, say), ends that person's sessions at once.
+    if existing is not None and (values["password"] or (was_active and not staff.active)):
+        staff_sessions.end_all(session, staff, staff_sessions.PASSWORD if values["password"]
+                               else staff_sessions.DISABLED)
+    # Never the password, not even hashed, in the audit trail.
+    _published(session, actor=actor, section="staff", staff=staff.username, active=staff.active)
+    return staff
+
+
+def save_partner(session: Session, values: dict, *, actor: Actor,
+                 existing: PartnerStore | None = None) -> PartnerStore:
+    _unique(session, PartnerStore, existing, name=values["name"])
+    partner = existing
+    if partner is None:
+        partner = PartnerStore()
+        session.add(partner)
+    partner.name, partner.a_class = values["name"], values["a_class"]
+    partner.consultant = session.get(Staff, values["consultant"]) if values["consultant"] else None
+    partner.active = not values["closed"]
+    _published(session, actor=actor, section="partner", partner=partner.name)
+    return partner
