@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from lobby.database import unit_of_work
 from lobby.domain import appointments as appts
-from lobby.domain import audit, clock
+from lobby.domain import clock
 from lobby.domain.errors import DomainError
 from lobby.domain.settings import clinic_day, clinic_zone, get_settings
 from lobby.domain.text import parse_day
@@ -22,14 +22,10 @@ from lobby.pages import page_or_fragment
 from lobby.tokens import appointment_token
 
 from . import bp
-from .auth import DESK, roles_required
+from .auth import DESK, roles_required, staff_actor
 from .forms import BookingForm
 
 MAX_CSV_BYTES = 2_000_000
-
-
-def _actor():
-    return audit.Actor(f"staff:{current_user.username}", current_user.id)
 
 
 def _day() -> dt.date:
@@ -91,7 +87,7 @@ def book():
             appts.book(db.session, name=typed.name.data, phone=typed.phone.data,
                        starts_at=dt.datetime.combine(typed.date.data, typed.time.data).isoformat(),
                        service=db.session.get(Service, typed.service.data).code,
-                       consultant=consultant.username if consultant else None, existing=existing, actor=_actor())
+                       consultant=consultant.username if consultant else None, existing=existing, actor=staff_actor())
     except DomainError as err:
         return _render(422, form=form, errors={err.field or "name": message_for(err.code, **err.params)})
     return _render(message=message_for("appointment_saved"))
@@ -102,7 +98,7 @@ def book():
 def cancel_appointment(public_id: str):
     try:
         with unit_of_work(db.session):
-            appts.cancel(db.session, appts.get_appointment(db.session, public_id), actor=_actor())
+            appts.cancel(db.session, appts.get_appointment(db.session, public_id), actor=staff_actor())
     except DomainError as err:
         return _render(err.status, message=message_for(err.code, **err.params), message_kind="error")
     return _render(message=message_for("appointment_cancelled_ok"))
@@ -138,7 +134,7 @@ def import_appointments():
             return _render(422, message=message_for("csv_encoding"), message_kind="error")
     with unit_of_work(db.session):
         # NUL is never part of a name, a number or a code (and PostgreSQL cannot hold it).
-        report = appts.import_csv(db.session, text.replace("\x00", ""), actor=_actor())
+        report = appts.import_csv(db.session, text.replace("\x00", ""), actor=staff_actor())
     return _render(report=report)
 
 

@@ -9,13 +9,13 @@ from flask import abort, redirect, request, session, url_for
 from flask_login import current_user, logout_user
 
 from lobby.database import write_transaction as unit_of_work
-from lobby.domain import staff_sessions
+from lobby.domain import audit, lookups, staff_sessions
 from lobby.domain.settings import get_settings
 from lobby.extensions import db
 from lobby.models import Role
 
 DESK = (Role.ADMIN, Role.FRONTDESK)
-CARE = (Role.CONSULTANT, Role.DOCTOR)
+CARE = lookups.CARE
 EVERYONE = DESK + CARE
 
 # Every view registered here declares its roles; tests list them all.
@@ -43,6 +43,12 @@ def roles_required(*roles: Role):
     return decorate
 
 
+def staff_actor(staff=None) -> audit.Actor:
+    """The logged-in staff member (or `staff`), as the audit trail names them."""
+    staff = staff or current_user
+    return audit.Actor(f"staff:{staff.username}", staff.id)
+
+
 def session_is_idle() -> bool:
     """Whether this staff session went unused longer than the clinic allows (HTTP or Socket.IO)."""
     seen = session.get("seen_at")
@@ -55,7 +61,8 @@ def expire_idle_session() -> None:
         return
     if session_is_idle():
         with unit_of_work(db.session):
-            staff_sessions.end_session(db.session, current_user.session_token, staff_sessions.IDLE)
+            staff_sessions.end_session(db.session, current_user.session_token, staff_sessions.IDLE,
+                                       actor=staff_actor(current_user))
         logout_user()
         session.clear()
         return

@@ -13,8 +13,8 @@ from lobby.forms import VisitorForm
 from lobby.messages import message_for
 
 from . import bp
-from .auth import DESK, roles_required
-from .routes import actor, render_visit_detail
+from .auth import DESK, roles_required, staff_actor
+from .routes import render_visit_detail
 
 
 @bp.post("/visits/<public_id>/identity", endpoint="resolve_identity")
@@ -24,7 +24,7 @@ def resolve_identity(public_id: str):
     try:
         with unit_of_work(db.session):
             visit = lookups.get_visit(db.session, public_id, lock=True)
-            identity.resolve(db.session, visit, request.form.get("decision", ""), actor=actor())
+            identity.resolve(db.session, visit, request.form.get("decision", ""), actor=staff_actor())
     except DomainError as err:
         if err.status == 404:
             raise
@@ -44,7 +44,7 @@ def edit_client(public_id: str):
             visit = lookups.get_visit(db.session, public_id)
             if visit.client is None:
                 raise Conflict("identity_candidate_gone")
-            clients.update_client(db.session, visit.client, typed.details(), actor=actor())
+            clients.update_client(db.session, visit.client, typed.details(), actor=staff_actor())
     except DomainError as err:
         if err.status == 404:
             raise

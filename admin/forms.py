@@ -9,26 +9,19 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wtforms import SelectMultipleField, StringField
 
+from lobby.domain.lookups import CARE
 from lobby.domain.phone import normalise_phone
 from lobby.domain.questionnaire import yes
 from lobby.domain.settings import LANGUAGES, NUMBERS, SPECIALTIES
-from lobby.domain.text import clean_name, parse_day, parse_id, visible
+from lobby.domain.text import clean_name, clean_text, parse_day, parse_id, visible
 from lobby.forms import Form, choice, domain, refuse, row_of
 from lobby.models import Line, Role, Service, Staff
 
 
 def text(limit: int, required: bool = True):
     """Visible text of at most `limit` characters (None when empty and optional)."""
-    def check(form, field):
-        field.data = visible(field.data) or None
-        if field.data is None:
-            if required:
-                refuse("value_required")
-            return
-        if len(field.data) > limit:
-            refuse("value_too_long")
-
-    return check
+    return domain(lambda value: clean_text(value, field="", limit=limit, required=required,
+                                           required_code="value_required", too_long_code="value_too_long"))
 
 
 def number(low: int, high: int):
@@ -184,8 +177,7 @@ class LoginForm(Form):
 class ReassignForm(Form):
     """换人咨询: another consultant (or doctor) or another line; the reason is the domain's to check."""
 
-    consultant = StringField(validators=[row_of(Staff, code="unknown_consultant", active=True,
-                                                role=(Role.CONSULTANT, Role.DOCTOR))])
+    consultant = StringField(validators=[row_of(Staff, code="unknown_consultant", active=True, role=CARE)])
     line = StringField(filters=[lambda value: value or None])
     reason = StringField()
 
@@ -204,7 +196,7 @@ class BookingForm(Form):
     date = StringField(validators=[_day])
     time = StringField(validators=[clock_time])
     service = StringField(validators=[row_of(Service, active=True)])
-    consultant = StringField(validators=[row_of(Staff, active=True, role=Role.CONSULTANT)])
+    consultant = StringField(validators=[row_of(Staff, active=True, role=CARE)])
     id = StringField(filters=[lambda value: value or None])
 
     @staticmethod

@@ -9,7 +9,7 @@ from flask import render_template
 from flask_login import current_user
 from htmx_flask import request
 
-from lobby.domain import audit, checkin, registration
+from lobby.domain import checkin, registration
 from lobby.domain.errors import DomainError
 from lobby.domain.settings import get_settings
 from lobby.extensions import db
@@ -18,7 +18,7 @@ from lobby.messages import message_for
 from lobby.models import VisitKind
 
 from . import bp
-from .auth import DESK, roles_required
+from .auth import DESK, roles_required, staff_actor
 
 
 def _render(status=200, **extra):
@@ -50,7 +50,7 @@ def register_visitor():
     try:
         visit = checkin.check_in_once(db.session, key, lambda: checkin.check_in_visitor(
             db.session, typed.details(), kind=kind, public_tablet=False, idempotency_key=key,
-            actor=audit.Actor(f"staff:{current_user.username}", current_user.id)))
+            actor=staff_actor()))
     except DomainError as err:
         return _render(err.status, form=form, errors={err.field or "name": message_for(err.code, **err.params)})
     return _render(registered=visit)

@@ -16,7 +16,6 @@ from lobby.domain import (
     clock,
     desk,
     errors,
-    events,
     identity,
     lookups,
     questionnaire,
@@ -36,7 +35,7 @@ from lobby.pages import page_or_fragment
 from lobby.redirects import safe_next
 
 from . import bp
-from .auth import CARE, DESK, EVERYONE, expire_idle_session, roles_required
+from .auth import CARE, DESK, EVERYONE, expire_idle_session, roles_required, staff_actor
 from .forms import LoginForm, ReassignForm
 
 security_log = logging.getLogger("lobby.security")
@@ -82,10 +81,6 @@ def _not_found(_err):
                            me=current_user, is_desk=is_desk()), 404
 
 
-def actor():
-    return audit.Actor(f"staff:{current_user.username}", current_user.id)
-
-
 def is_desk() -> bool:
     return current_user.role in DESK
 
@@ -109,7 +104,7 @@ def login():
             session.clear()  # a fresh session at every login: no fixation
             with unit_of_work(db.session):
                 staff = db.session.get(Staff, staff.id)
-                staff_sessions.open_session(db.session, staff)
+                staff_sessions.open_session(db.session, staff, actor=staff_actor(staff))
             login_user(staff)
             session["seen_at"] = time.time()
             return redirect(safe_next(request.args.get("next"), url_for("admin.index"), under="/admin"))
@@ -130,7 +125,7 @@ def _throttled(_err):
 def logout():
     """Ends the session on the server too: a copy of the cookie opens nothing afterwards."""
     with unit_of_work(db.session):
-        staff_sessions.end_session(db.session, current_user.session_token, staff_sessions.LOGOUT)
+        staff_sessions.end_session(db.session, current_user.session_token, staff_sessions.LOGOUT, actor=staff_actor())
     logout_user()
     session.clear()
     return redirect(url_for("admin.login"))
@@ -188,7 +183,7 @@ def act(public_id: str):
         with unit_of_work(db.session):
             visit = _visit_for(public_id, lock=True)
             visits.expect_status(visit, request.form.get("expected"))
-            visits.move(db.session, visit, ACTIONS[action], actor=actor())
+            visits.move(db.session, visit, ACTIONS[action], actor=staff_actor())
     except DomainError as err:
         return _after_action(err)
     return _after_action()
@@ -209,7 +204,7 @@ def reassign(public_id: str):
                 raise errors.ValidationError("unknown_consultant", field="consultant", username=form.get("consultant"))
             consultant = db.session.get(Staff, typed.consultant.data) if typed.consultant.data else None
             visits.reassign(db.session, visit, reason=typed.reason.data, consultant=consultant,
-                            line=lookups.find_line(db.session, typed.line.data), actor=actor())
+                            line=lookups.find_line(db.session, typed.line.data), actor=staff_actor())
     except DomainError as err:
         return _after_action(err)
     return _after_action()
@@ -220,7 +215,7 @@ def reassign(public_id: str):
 def note(public_id: str):
     try:
         with unit_of_work(db.session):
-            visits.add_note(db.session, _visit_for(public_id), request.form.get("note", ""), actor=actor())
+            visits.add_note(db.session, _visit_for(public_id), request.form.get("note", ""), actor=staff_actor())
     except DomainError as err:
         return _after_action(err)
     return _after_action()
@@ -233,13 +228,13 @@ def call_next():
     wanted = request.form.get("consultant", "")
     if is_desk():
         consultant = db.session.get(Staff, parse_id(wanted)) if parse_id(wanted) else None
-        if consultant is None:
-            abort(400)
+        if consultant is None or not consultant.active or consultant.role not in CARE:
+            abort(400)  # visitors are called for those who see them
     else:
         consultant = db.session.get(Staff, current_user.id)
     try:
         with unit_of_work(db.session):
-            visits.call_next(db.session, db.session.get(Staff, consultant.id), actor=actor())
+            visits.call_next(db.session, db.session.get(Staff, consultant.id), actor=staff_actor())
     except DomainError as err:
         return _after_action(err)
     return _after_action()
@@ -267,7 +262,7 @@ def duty(staff_id: str):
         staff = db.session.get(Staff, parse_id(staff_id)) if parse_id(staff_id) else None
         if staff is None or staff.role not in CARE:
             abort(404)
-        set_duty(db.session, staff, DutyStatus(wanted), actor=actor())
+        set_duty(db.session, staff, DutyStatus(wanted), actor=staff_actor())
     return rotation()
 
 
@@ -278,7 +273,7 @@ def move(staff_id: str):
     direction = -1 if request.form.get("direction") == "up" else 1
     with unit_of_work(db.session):
         if not parse_id(staff_id) or not move_on_rotation_board(db.session, parse_id(staff_id), direction,
-                                                                          actor=actor()):
+                                                                          actor=staff_actor()):
             abort(404)
     return rotation()
 
@@ -295,7 +290,7 @@ def render_visit_detail(public_id: str, status: int = 200, **extra):
     if visit.client_id is not None:
         history = db.session.scalars(select(Visit).where(Visit.client_id == visit.client_id)
                                      .order_by(Visit.checked_in_at.desc())).all()
-    previous = questionnaire.previous_form(db.session, visit)
+    previous = questionnaire.last_questionnaire(db.session, visit.client_id, before=visit)
     context = {"visit": visit, "history": history, "settings": get_settings(db.session), "me": current_user,
                "is_desk": is_desk(), "form": visit.questionnaire, "previous": previous,
                "client_form": None, "client_errors": {}, "message": None, "message_kind": "error",
@@ -318,10 +313,11 @@ def visit_answers(public_id: str):
     previous = request.args.get("previous") == "1"
     with unit_of_work(db.session):
         visit = _visit_for(public_id)
-        form = questionnaire.previous_form(db.session, visit) if previous else visit.questionnaire
+        form = (questionnaire.last_questionnaire(db.session, visit.client_id, before=visit) if previous
+                else visit.questionnaire)
         if form is None:
             abort(404)
-        audit.audit(db.session, actor(), "view_answers", visit, **({"previous": True} if previous else {}))
+        audit.audit(db.session, staff_actor(), "view_answers", visit, **({"previous": True} if previous else {}))
     return render_template("admin/_answers.html", visit=visit, form=form)
 
 
@@ -343,13 +339,16 @@ def fill_questionnaire(public_id: str):
             with unit_of_work(db.session):
                 visit = _visit_for(public_id, lock=True)
                 if visit.questionnaire is None:
-                    q.record_answers(db.session, visit, cleaned, flags, consents)
-                    audit.audit(db.session, actor(), "questionnaire", visit)
-                    events.record(db.session, "visit.questionnaire", visit=visit.public_id)
+                    q.record_answers(db.session, visit, cleaned, flags, consents, actor=staff_actor())
             return redirect(url_for("admin.visit_detail", public_id=public_id))
         errors = answered.field_errors()
-    elif visit.client_id is not None:
-        answers = q.last_answers(db.session, visit.client_id) or {}
+    else:
+        # Last time's answers, to go through with the visitor: an opening of answers like any other.
+        previous = q.last_questionnaire(db.session, visit.client_id, before=visit)
+        if previous is not None:
+            answers = dict(previous.answers)
+            with unit_of_work(db.session):
+                audit.audit(db.session, staff_actor(), "view_answers", db.session.get(Visit, visit.id), previous=True)
     return render_template("admin/questionnaire.html", visit=visit, answers=answers, errors=errors, q=q,
                            settings=get_settings(db.session), me=current_user, is_desk=is_desk()), \
         (422 if errors else 200)
@@ -370,7 +369,7 @@ def erase_client(public_id: str):
         abort(404)
     try:
         with unit_of_work(db.session):
-            erase(db.session, db.session.get(Client, client.id), actor=actor())
+            erase(db.session, db.session.get(Client, client.id), actor=staff_actor())
         flush_erased_pages(db.engine)
     except DomainError as err:
         return render_template("admin/message.html", message=message_for(err.code), settings=get_settings(db.session),

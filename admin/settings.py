@@ -8,7 +8,6 @@ from htmx_flask import request
 from sqlalchemy import select
 
 from lobby.database import unit_of_work
-from lobby.domain import audit
 from lobby.domain import settings as clinic_settings
 from lobby.domain.errors import FormInvalid
 from lobby.domain.settings import get_settings
@@ -18,7 +17,7 @@ from lobby.messages import message_for
 from lobby.models import Line, PartnerStore, Role, Service, Staff
 
 from . import bp
-from .auth import roles_required
+from .auth import roles_required, staff_actor
 from .forms import SETTINGS_FORMS
 
 SECTIONS = {
@@ -61,7 +60,7 @@ def save_settings(section: str):
     form = request.form
     if section not in SETTINGS_FORMS:
         abort(404)
-    actor = audit.Actor(f"staff:{current_user.username}", current_user.id)
+    actor = staff_actor()
     model = SECTIONS[section][0] if section in SECTIONS else None
     editing = db.session.get(model, parse_id(form.get("id"))) if model and parse_id(form.get("id")) else None
     checked = SETTINGS_FORMS[section](existing=editing) if section == "staff" else SETTINGS_FORMS[section]()

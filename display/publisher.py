@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lobby.domain import clock
-from lobby.domain.settings import clinic_day, get_settings
+from lobby.domain.settings import LANGUAGES, clinic_day, get_settings
 from lobby.domain.waits import QueueSnapshot
 from lobby.extensions import socketio
 from lobby.models import Line
@@ -22,7 +22,6 @@ from lobby.models import Line
 from .board import Board, build_board
 
 NAMESPACE = "/display"
-LANGUAGES = ("zh_CN", "en")
 CALL_EVENTS = ("visit.recalled", "visit.status_changed")
 
 

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import re
-
 from wtforms import StringField
 
+from lobby.domain.appointments import clean_code
 from lobby.domain.phone import normalise_phone
-from lobby.forms import Form, domain, refuse
-
-
-def _booking_code(form, field):
-    field.data = (field.data or "").strip()
-    if not re.fullmatch(r"[0-9]{6}", field.data):
-        refuse("appointment_code_invalid")
+from lobby.forms import Form, domain
 
 
 class AppointmentLookupForm(Form):
     """Mobile number and the 6-digit booking code, typed on the keypad."""
 
     phone = StringField(validators=[domain(normalise_phone)])
-    code = StringField(validators=[_booking_code])
+    code = StringField(validators=[domain(clean_code)])
 
 
 class CompanionForm(Form):

@@ -38,6 +38,7 @@ from lobby.forms import QuestionnaireForm, ReturningForm, VisitorForm
 from lobby.messages import message_for
 from lobby.models import Client, Line, Service, Visit, VisitKind
 from lobby.pages import page_or_fragment, qr_png
+from lobby.security import body_limit
 from lobby.tokens import (
     TokenError,
     appointment_token,
@@ -50,8 +51,6 @@ from lobby.tokens import (
 
 from . import bp, throttle
 from .forms import AppointmentLookupForm, CompanionForm
-
-KINDS = {"walk-in": VisitKind.WALK_IN, "returning": VisitKind.RETURNING, "post-op": VisitKind.POST_OP}
 
 
 @bp.after_request
@@ -207,9 +206,9 @@ class FrameTooLarge(Exception):
 
 
 @bp.post("/scan-image", endpoint="scan_image")
+@body_limit(MAX_FRAME_BYTES + 64 * 1024)  # the frame and the form around it
 def scan_image():
     """A camera frame from a browser without BarcodeDetector, decoded here."""
-    request.max_content_length = MAX_FRAME_BYTES + 64 * 1024  # the frame plus the form around it: else 413
     upload = request.files.get("frame")
     if upload is None:
         return panel("message", status=400, title_code="scan_unreadable", actions=["appointment", "start"])
@@ -390,7 +389,7 @@ def finish():
                 proof_failed.append(details.phone)
         else:
             raise ValidationError("session_expired")
-        questionnaire.record_answers(db.session, visit, answers, flags, consents)
+        questionnaire.record_answers(db.session, visit, answers, flags, consents, actor=KIOSK)
         return visit
 
     try:
@@ -427,8 +426,11 @@ def companion():
     visit = lookups.find_active_by_ticket(db.session, typed.ticket.data, clinic_day(db.session))
     if visit is None:
         return panel("companion", status=404, form=form, errors={"ticket": message_for("ticket_not_found")})
-    with unit_of_work(db.session):
-        checkin.add_companion(db.session, visit, actor=KIOSK)
+    try:
+        with unit_of_work(db.session):
+            checkin.add_companion(db.session, visit, actor=KIOSK)
+    except DomainError:  # they left between the look-up and now
+        return panel("companion", status=404, form=form, errors={"ticket": message_for("ticket_not_found")})
     estimate = waits.estimate_for_visit(db.session, visit)
     return panel("companion_done", visit=visit, estimate=estimate)
 

@@ -8,10 +8,9 @@ from flask import Flask, jsonify, redirect, request, session, url_for
 from sqlalchemy import text
 
 from .config import load_config
+from .domain.settings import LANGUAGES
 from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate, socketio
 from .redirects import safe_next
-
-LANGUAGES = ("zh_CN", "en")
 
 
 def select_locale() -> str:
@@ -67,6 +66,9 @@ def create_app(test_config: dict | None = None) -> Flask:
                      render_as_batch=True)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=os.path.join(os.path.dirname(__file__), "translations"))
+    from . import security
+
+    security.init_app(app)  # first: its checks run before CSRFProtect reads the body
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     limiter.init_app(app)
@@ -120,10 +122,6 @@ def create_app(test_config: dict | None = None) -> Flask:
         if code in LANGUAGES:
             session["lang"] = code
         return redirect(safe_next(request.args.get("next"), url_for("kiosk.start")))
-
-    from . import security
-
-    security.init_app(app)
 
     from .realtime import realtime
 

@@ -38,8 +38,9 @@ def register_cli(app: Flask) -> None:
             verb = "updated"
             # A password reset ends the account's open sessions, as on the settings page.
             from .domain import staff_sessions
+            from .domain.audit import Actor
 
-            staff_sessions.end_all(db.session, staff, staff_sessions.PASSWORD)
+            staff_sessions.end_all(db.session, staff, staff_sessions.PASSWORD, actor=Actor("cli"))
         staff.set_password(password)
         db.session.commit()
         click.echo(f"{verb} {role} {username}")

@@ -58,7 +58,6 @@ def load_config(instance_path: str) -> dict:
         "REMEMBER_COOKIE_SECURE": production,
         "BABEL_DEFAULT_LOCALE": "zh_CN",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
-        "LANGUAGES": ["zh_CN", "en"],
         "JSON_AS_ASCII": False,
         # The kiosk and the desk stay open all day: a form's token lives as long as its session.
         "WTF_CSRF_TIME_LIMIT": None,

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from flask import request
 from flask_wtf import FlaskForm
+from flask_wtf.form import _Auto
+from werkzeug.datastructures import CombinedMultiDict
 from wtforms import Field, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import StopValidation
 
@@ -28,6 +31,15 @@ class Form(FlaskForm):
     class Meta:
         csrf = False  # CSRFProtect already checks every POST (htmx sends the token as X-CSRFToken)
 
+        def wrap_formdata(self, form, formdata):
+            # A page's form posts form fields, never JSON: Flask-WTF would otherwise read a JSON body
+            # too, with numbers where the checks expect text (and past the per-number throttle).
+            if formdata is not _Auto:
+                return formdata
+            if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+                return CombinedMultiDict((request.files, request.form))
+            return None
+
     def field_errors(self) -> dict[str, str]:
         """{field name: its first message}, as the templates show them."""
         return {name: messages[0] for name, messages in self.errors.items() if messages}
@@ -41,6 +53,8 @@ def refuse(code: str, **params):
 def domain(clean: Callable, optional: bool = False):
     """Check a field with a domain function; the field keeps what it returns (cleaned, normalised)."""
     def check(form, field: Field):
+        if field.data is not None and not isinstance(field.data, str):
+            refuse("field_type", name=field.name)
         if optional and not (field.data or "").strip():
             field.data = None
             return

@@ -17,7 +17,7 @@ even compare text that holds one (it would fail the query: a 500).
 
 from __future__ import annotations
 
-from flask import Flask, abort, request
+from flask import Flask, abort, current_app, request
 
 POLICY = {
     "default-src": "'self'",
@@ -49,11 +49,28 @@ def _holds_nul(value) -> bool:
     return False
 
 
+def body_limit(max_bytes: int):
+    """A view that takes less than the site's MAX_CONTENT_LENGTH (a camera frame): larger is 413,
+    refused before the body is parsed (by anyone: CSRFProtect reads the form first)."""
+    def mark(view):
+        view.max_body_bytes = max_bytes
+        return view
+
+    return mark
+
+
+def limit_body() -> None:
+    view = current_app.view_functions.get(request.endpoint)
+    limit = getattr(view, "max_body_bytes", None)
+    if limit is not None:
+        request.max_content_length = limit
+
+
 def refuse_nul_bytes() -> None:
-    """Before every view: 400 for a NUL anywhere in what the request names or sends as text.
-    (Multipart bodies, a camera frame or a CSV file, are read and checked by their own views.)"""
+    """Before every view: 400 for a NUL anywhere in what the request names or sends as text
+    (files are their views' to read: a camera frame, a CSV file)."""
     values = [request.path, *request.args.listvalues()]
-    if request.mimetype == "application/x-www-form-urlencoded":
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         values.extend(request.form.listvalues())
     elif request.is_json:
         values.append(request.get_json(silent=True))
@@ -62,6 +79,8 @@ def refuse_nul_bytes() -> None:
 
 
 def init_app(app: Flask) -> None:
+    """Before anything else reads the request (create_app calls this before CSRFProtect's init)."""
+    app.before_request(limit_body)
     app.before_request(refuse_nul_bytes)
 
     board_framers = " ".join(app.config.get("BOARD_FRAME_ANCESTORS") or []) or "'none'"

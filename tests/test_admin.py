@@ -14,6 +14,7 @@ from lobby.models import (
     DutyStatus,
     HealthQuestionnaire,
     Role,
+    Service,
     Staff,
     Visit,
     VisitStatus,
@@ -235,8 +236,10 @@ def test_each_action_is_audited_with_who_did_it(app, api, query):
     staff.post(f"/admin/visits/{visit['id']}/note", {"note": "prefers Mandarin"})
     entries = query(lambda s: [(e.action, e.actor.username if e.actor else None)
                                for e in s.query(AuditEntry).order_by(AuditEntry.id)])
-    assert entries[1:] == [("called", "desk"), ("recall", "desk"), ("with_consultant", "desk"),
-                           ("with_doctor", "desk"), ("done", "desk"), ("note", "desk")]
+    assert entries[0] == ("check_in", None) and ("login", "desk") in entries  # logins are audited too
+    assert [e for e in entries if e[0] not in ("check_in", "login")] == [
+        ("called", "desk"), ("recall", "desk"), ("with_consultant", "desk"), ("with_doctor", "desk"),
+        ("done", "desk"), ("note", "desk")]
 
 
 def test_two_staff_acting_at_once_get_a_deterministic_result(app, api, query):
@@ -481,3 +484,31 @@ def test_an_admin_erases_a_client_after_their_visit(app, api, query):
     assert query(lambda s: (s.query(Visit).one().client.name, s.query(Visit).one().client.phone)) == (None, None)
     trail = admin.client.get("/admin/audit?action=erase").get_data(as_text=True)
     assert 'data-action="erase"' in trail and "欧阳娜娜" not in trail and 'data-action="check_in"' not in trail
+
+
+def test_the_desk_calls_next_only_for_someone_who_sees_visitors(app, api, query):
+    walk_in(api)
+    desk_id = query(lambda s: s.query(Staff).filter_by(username="desk").one().id)
+    assert Staffer(app, "desk").post("/admin/call-next", {"consultant": str(desk_id)}).status_code == 400
+    assert Staffer(app, "desk").post("/admin/call-next", {"consultant": str(ids(query)["amy"])}).status_code == 200
+
+
+def test_a_booking_may_name_the_doctor(app, api, query):
+    doctor = query(lambda s: s.query(Staff).filter_by(username="dr_sun").one().id)
+    response = Staffer(app, "desk").post("/admin/appointments", {
+        "name": "王小美", "phone": "13800138000", "date": "2026-03-10", "time": "15:00",
+        "service": str(query(lambda s: s.query(Service).filter_by(code="peel").one().id)), "consultant": str(doctor)})
+    assert response.status_code == 200
+    assert query(lambda s: s.query(Appointment).one().staff.username) == "dr_sun"
+
+
+def test_last_times_answers_shown_to_fill_in_the_questionnaire_are_audited(app, api, query):
+    first = walk_in(api)
+    desk = Staffer(app, "desk")
+    desk.post(f"/admin/visits/{first['id']}/questionnaire", {"pregnancy": "no", "smoking": "no",
+                                                             "consent_privacy": "1", "allergy_detail": "latex"})
+    second = walk_in(api)  # the same client, back later
+    page = desk.get(f"/admin/visits/{second['id']}/questionnaire").get_data(as_text=True)
+    assert 'value="latex"' in page
+    opened = query(lambda s: [(e.action, e.detail) for e in s.query(AuditEntry).filter_by(action="view_answers")])
+    assert opened == [("view_answers", {"previous": True})]

@@ -19,6 +19,8 @@ CHANGES = {
     "appointments": ("book", "cancel", "import_csv"),
     "privacy_lifecycle": ("purge", "erase_client"),
     "identity": ("resolve",),
+    "questionnaire": ("record_answers",),
+    "staff_sessions": ("open_session", "end_session", "end_all"),
     "clients": ("update_client",),
     "settings": ("update_clinic", "save_line", "save_service", "save_staff", "save_partner"),
 }

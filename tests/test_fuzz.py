@@ -141,3 +141,24 @@ def test_a_csv_with_nul_characters_imports_what_it_can(app, api, frozen_clock):
     response = admin.client.post("/admin/appointments/import", data={
         "file": (io.BytesIO(csv_text.encode()), "day.csv")}, headers={"X-CSRFToken": admin.csrf})
     assert response.status_code == 200 and "王小美" in admin.client.get("/admin/appointments").get_data(as_text=True)
+
+
+def test_page_forms_never_read_a_json_body(app, api, frozen_clock):
+    """The kiosk's forms post form fields; a JSON body (numbers where text is expected) is not read."""
+    kiosk = Kiosk(app)
+    for path in ("/kiosk/find", "/kiosk/appointment", "/kiosk/details"):
+        response = kiosk.client.post(path, json={"phone": 13800138000, "name": 7, "birth_year": 1990, "code": 1},
+                                     headers={"HX-Request": "true", "X-CSRFToken": kiosk.csrf})
+        assert response.status_code == 422 and "请输入手机号码" in response.get_data(as_text=True), path
+    web = app.test_client()
+    page = web.get("/admin/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    assert web.post("/admin/login", json={"username": 1, "password": 2},
+                    headers={"X-CSRFToken": token}).status_code == 401
+
+
+def test_nul_in_a_multipart_form_is_refused_too(app, api):
+    body = (b'--B\r\nContent-Disposition: form-data; name="username"\r\n\r\ndesk\x00\r\n'
+            b'--B\r\nContent-Disposition: form-data; name="password"\r\n\r\nx\r\n--B--\r\n')
+    response = app.test_client().post("/admin/login", data=body, content_type="multipart/form-data; boundary=B")
+    assert response.status_code == 400

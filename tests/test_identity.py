@@ -248,3 +248,17 @@ def test_after_too_many_failed_proofs_the_number_is_not_recognised_for_a_day(app
     right = returning(Kiosk(app), phone=PHONE, name="张三华", birth_year="1990").get_data(as_text=True)
     assert "张女士" not in right and "欢迎您再次光临" in right  # the same page as any miss
     assert "limit=proof" in caplog.text and PHONE not in caplog.text
+
+
+def test_a_desk_check_in_fills_no_blank_on_file_it_asks_instead(app, zhang, query):
+    with app.app_context():  # booked by phone: no year of birth on file yet
+        client = db.session.query(Client).filter_by(name="张三华").one()
+        client.birth_year = None
+        db.session.commit()
+    Staffer(app, "desk").post("/admin/register", {"kind": "returning", "key": "d1", "name": "张三华",
+                                                  "phone": PHONE, "birth_year": "1990"})
+    assert client_row(query, "张三华").birth_year is None  # the file waits for a person's decision
+    visit = todays_visit(query)
+    assert (visit.identity_flag, visit.identity_typed) == ("details_differ", {"birth_year": 1990})
+    Staffer(app, "desk").post(f"/admin/visits/{visit.public_id}/identity", {"decision": "update_file"})
+    assert client_row(query, "张三华").birth_year == 1990

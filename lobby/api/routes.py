@@ -15,14 +15,12 @@ from ..domain.settings import clinic_day
 from ..domain.text import clean_name, parse_day
 from ..extensions import csrf, db
 from ..messages import message_for
-from ..models import Role, Staff, VisitKind, VisitStatus
+from ..models import Staff, VisitKind, VisitStatus
 from ..tokens import appointment_token, ticket_token
 from . import bp, schemas
 from .keys import key_for
 
 csrf.exempt(bp)
-# Who may be given visitors, called for, or reassigned to: consultants and doctors.
-CARE = (Role.CONSULTANT, Role.DOCTOR)
 # The kinds the contract lists for POST /visits without an appointment code.
 API_KINDS = (VisitKind.WALK_IN, VisitKind.RETURNING, VisitKind.POST_OP)
 
@@ -168,13 +166,12 @@ def check_in():
             return checkin.check_in_appointment(db.session, appts.find_by_code(db.session, body.appointment_code),
                                                 idempotency_key=key, actor=g.actor)
         kind = checkin.registration_kind(body.kind, API_KINDS)
+        body.require("name", "phone")
+        name, phone = clean_name(body.name), normalise_phone(body.phone)
         service = lookups.find_service(db.session, body.service)
         requested = lookups.find_staff(db.session, body.consultant)
-        body.require("name", "phone")
-        details = registration.VisitorDetails(
-            name=clean_name(body.name),
-            phone=normalise_phone(body.phone),
-            service_id=service.id if service else None, requested_id=requested.id if requested else None)
+        details = registration.VisitorDetails(name=name, phone=phone, service_id=service.id if service else None,
+                                              requested_id=requested.id if requested else None)
         return checkin.check_in_visitor(db.session, details, kind=kind, actor=g.actor, public_tablet=False,
                                         idempotency_key=key)
 
@@ -199,7 +196,7 @@ def show_visit(public_id):
 
 def _consultant(username: str) -> Staff:
     try:
-        staff = lookups.find_staff(db.session, username, roles=CARE)
+        staff = lookups.find_staff(db.session, username, roles=lookups.CARE)
     except ValidationError:
         raise NotFound("consultant_not_found") from None
     return staff
@@ -230,7 +227,7 @@ def reassign(public_id):
     with unit_of_work(db.session):
         visit = lookups.get_visit(db.session, public_id, lock=True)
         visits.reassign(db.session, visit, reason=body.reason or "", actor=g.actor,
-                        consultant=lookups.find_staff(db.session, body.consultant, roles=CARE),
+                        consultant=lookups.find_staff(db.session, body.consultant, roles=lookups.CARE),
                         line=lookups.find_line(db.session, body.line))
     return jsonify(visit_json(visit, waits.snapshot(db.session), staff_view=True))
 

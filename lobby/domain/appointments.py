@@ -15,7 +15,7 @@ from ..models import Appointment, AppointmentStatus, Client, Visit
 from . import clock, events, identity
 from .audit import Actor, audit
 from .errors import Conflict, DomainError, NotFound, ValidationError
-from .lookups import find_service, find_staff
+from .lookups import CARE, find_service, find_staff
 from .phone import normalise_phone
 from .settings import clinic_zone, get_settings
 from .text import clean_name, clean_text, parse_day
@@ -50,9 +50,8 @@ def client_for(session: Session, name: str, phone: str) -> Client:
     """The client a booking is for: the one on file with this phone and name, else a new one.
 
     A booking never renames a client on file: another name on a known phone is another person."""
-    client, _ = identity.client_for(session, identity.identify(
+    return identity.client_for(session, identity.identify(
         session, identity.TypedIdentity(name=name, phone=phone), second_factor=False))
-    return client
 
 
 def book(
@@ -82,7 +81,7 @@ def book(
     the_service = find_service(session, service)
     if the_service is None:
         raise ValidationError("service_required", field="service")
-    staff = find_staff(session, consultant)
+    staff = find_staff(session, consultant, roles=CARE)  # a booking may name the consultant or the doctor
     if external_id is not None and (not isinstance(external_id, str) or len(external_id) > 120):
         raise ValidationError("external_id_invalid", field="external_id")
 
@@ -143,11 +142,17 @@ def on_day(session: Session, day: dt.date) -> list[Appointment]:
     )
 
 
+def clean_code(code: str | None) -> str:
+    """A booking code as typed: six ASCII digits, or ValidationError."""
+    code = (code or "").strip()
+    if len(code) != CODE_DIGITS or not all("0" <= ch <= "9" for ch in code):
+        raise ValidationError("appointment_code_invalid", field="appointment_code")
+    return code
+
+
 def find_by_code(session: Session, code: str, phone: str | None = None) -> Appointment:
     """The appointment with this booking code (and this phone, when given), or NotFound."""
-    code = (code or "").strip()
-    if not code.isdigit() or len(code) != CODE_DIGITS:
-        raise ValidationError("appointment_code_invalid", field="appointment_code")
+    code = clean_code(code)
     appointment = session.scalars(select(Appointment).where(Appointment.code == code)).first()
     if appointment is None or (phone is not None and appointment.client.phone != normalise_phone(phone)):
         raise NotFound("appointment_not_found")

@@ -72,6 +72,8 @@ def check_in(
         raise ValidationError("companion_needs_visit", field="kind")
     now = now or clock.utcnow()
     if idempotency_key:
+        # check_in_once looked before its transaction began; a twin may have committed since
+        # (inside the write transaction, this look is final).
         existing = find_by_idempotency_key(session, idempotency_key)
         if existing is not None:
             return existing
@@ -171,14 +173,12 @@ def check_in_visitor(session: Session, details: VisitorDetails, *, kind: VisitKi
     prove, or record a new one, and queue the visit with what the desk must check.
 
     `public_tablet`: the kiosk, where a client on file needs the second factor (identity.py).
-    The client on file is never changed by a check-in; only staff and integrations fill its blanks.
+    The client on file is never changed by a check-in: what differs waits on the visit for the desk.
     """
     found = identify(session, details, second_factor=public_tablet,
                      returning=kind in (VisitKind.RETURNING, VisitKind.POST_OP),
                      allow_verification=allow_verification)
-    client, filled = client_for(session, found, fill_blanks=not public_tablet)
-    if filled:
-        audit(session, actor, "client_completed", None, client=client.public_id, fields=filled)
+    client = client_for(session, found)
     service = session.get(Service, details.service_id) if details.service_id else None
     requested = session.get(Staff, details.requested_id) if details.requested_id else None
     return check_in(session, kind=kind, client=client, service=service, requested=requested,

@@ -14,7 +14,8 @@ desk sees a flag until a person resolves it:
   a new client record holds what was typed; the desk decides "same person"
   (merge into the client on file) or "different people" (keep both);
 - `details_differ` — the same person, but gender, year of birth, channel or
-  partner store differ from the file: the desk updates the file or keeps it;
+  partner store differ from the file (or the file has none): the desk updates
+  the file or keeps it;
 - `not_on_file` — the visitor said they had been before, but nobody has that
   phone: the desk looks into it.
 """
@@ -103,31 +104,23 @@ def identify(session: Session, typed: TypedIdentity, *, second_factor: bool, ret
         # Prefer the client whose name was typed (a forgotten or missing year of birth).
         candidate = next((c for c in candidates if same_name(c.name, typed.name)), candidates[0])
         return Identification(typed, None, PHONE_MISMATCH, candidate)
+    # What was typed and is not on file (a blank on file included) is for the desk to apply.
     differing = {name: getattr(typed, name) for name in PROFILE_FIELDS
-                 if getattr(typed, name) is not None and getattr(match, name) is not None
-                 and getattr(typed, name) != getattr(match, name)}
+                 if getattr(typed, name) is not None and getattr(typed, name) != getattr(match, name)}
     return Identification(typed, match, DETAILS_DIFFER if differing else None, differing=differing)
 
 
-def client_for(session: Session, found: Identification, *, fill_blanks: bool = False) -> tuple[Client, list[str]]:
-    """The client the visit is recorded against: the proven one, else a new record of what was typed.
-
-    `fill_blanks` (staff and integrations only) completes fields the file leaves empty; returns them.
-    """
+def client_for(session: Session, found: Identification) -> Client:
+    """The client the visit is recorded against: the proven one (unchanged), else a new record of
+    what was typed."""
     typed = found.typed
-    if found.client is None:
-        client = Client(name=typed.name, phone=typed.phone, gender=typed.gender, birth_year=typed.birth_year,
-                        channel=typed.channel, partner_id=typed.partner_id)
-        session.add(client)
-        session.flush()
-        return client, []
-    filled = []
-    if fill_blanks:
-        for name in PROFILE_FIELDS:
-            if getattr(found.client, name) is None and getattr(typed, name) is not None:
-                setattr(found.client, name, getattr(typed, name))
-                filled.append(name)
-    return found.client, filled
+    if found.client is not None:
+        return found.client
+    client = Client(name=typed.name, phone=typed.phone, gender=typed.gender, birth_year=typed.birth_year,
+                    channel=typed.channel, partner_id=typed.partner_id)
+    session.add(client)
+    session.flush()
+    return client
 
 
 def mark_visit(visit: Visit, found: Identification) -> None:

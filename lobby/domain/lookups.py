@@ -52,6 +52,10 @@ def find_active_by_ticket(session: Session, ticket: str, day: dt.date) -> Visit 
     ).first()
 
 
+# Who sees visitors: they may be given, called for, reassigned to or booked with a visitor.
+CARE = (Role.CONSULTANT, Role.DOCTOR)
+
+
 def find_staff(session: Session, username: str | None, field: str = "consultant",
                roles: tuple[Role, ...] = (Role.CONSULTANT,)) -> Staff | None:
     """An active staff member of one of `roles` (a visitor is never given to the front desk)."""

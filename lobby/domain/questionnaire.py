@@ -10,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import HealthQuestionnaire, Visit
+from . import events
+from .audit import Actor, audit
 
 ALLERGIES = ("drugs", "anaesthetics", "fillers", "latex")
 CHRONIC = ("hypertension", "diabetes", "heart_disease", "bleeding_disorder", "keloid", "autoimmune", "infectious")
@@ -43,10 +45,14 @@ def flags_of(answers: dict) -> list[str]:
     return [flag for flag, rule in FLAG_RULES if rule(answers)]
 
 
-def record_answers(session: Session, visit: Visit, answers: dict, flags: list[str], consents: dict) -> HealthQuestionnaire:
+def record_answers(session: Session, visit: Visit, answers: dict, flags: list[str], consents: dict, *,
+                   actor: Actor) -> HealthQuestionnaire:
+    """A visit's questionnaire, once: at the kiosk's check-in, or later at the desk (audited either way)."""
     form = HealthQuestionnaire(visit_id=visit.id, answers=answers, flags=flags, consent_privacy=consents["privacy"],
                                consent_photos=consents["photos"], consent_contact=consents["contact"])
     session.add(form)
+    audit(session, actor, "questionnaire", visit)
+    events.record(session, "visit.questionnaire", visit=visit.public_id)
     return form
 
 
@@ -60,29 +66,20 @@ TOPICS = (
 )
 
 
-def previous_topics(session: Session, client_id: int) -> list[str]:
-    """Which topics a client told us about last time: 'allergies', 'medication'... no answer itself."""
-    answers = last_answers(session, client_id) or {}
-    return [topic for topic, told in TOPICS if told(answers)]
-
-
-def last_answers(session: Session, client_id: int | None) -> dict | None:
-    """A returning client's previous answers, for staff to confirm with them (never on the tablet)."""
+def last_questionnaire(session: Session, client_id: int | None,
+                       before: Visit | None = None) -> HealthQuestionnaire | None:
+    """A client's latest questionnaire (before this visit, when one is given). Staff go through it with
+    the visitor; the tablet never shows it (previous_topics is all it may say)."""
     if client_id is None:
         return None
-    previous = session.scalars(
-        select(HealthQuestionnaire).join(Visit).where(Visit.client_id == client_id)
-        .order_by(HealthQuestionnaire.submitted_at.desc())
-    ).first()
-    return dict(previous.answers) if previous else None
+    query = select(HealthQuestionnaire).join(Visit).where(Visit.client_id == client_id)
+    if before is not None:
+        query = query.where(Visit.id != before.id, Visit.checked_in_at <= before.checked_in_at)
+    return session.scalars(query.order_by(HealthQuestionnaire.submitted_at.desc())).first()
 
 
-def previous_form(session: Session, visit: Visit) -> HealthQuestionnaire | None:
-    """The client's last questionnaire before this visit, for staff to go through with them."""
-    if visit.client_id is None:
-        return None
-    return session.scalars(
-        select(HealthQuestionnaire).join(Visit).where(Visit.client_id == visit.client_id, Visit.id != visit.id,
-                                                      Visit.checked_in_at <= visit.checked_in_at)
-        .order_by(HealthQuestionnaire.submitted_at.desc())
-    ).first()
+def previous_topics(session: Session, client_id: int) -> list[str]:
+    """Which topics a client told us about last time: 'allergies', 'medication'... no answer itself."""
+    previous = last_questionnaire(session, client_id)
+    answers = previous.answers if previous else {}
+    return [topic for topic, told in TOPICS if told(answers)]

@@ -56,6 +56,7 @@ def is_open(session: Session, now: dt.datetime) -> bool:
 # --- the admins' changes ----------------------------------------------------------------
 
 SPECIALTIES = ("skin", "injectables", "eyes", "nose", "body")
+# The languages the clinic's screens speak (Simplified Chinese first, the default).
 LANGUAGES = ("zh_CN", "en")
 # Thresholds a clinic may set: (lowest, highest).
 NUMBERS = {"long_wait_minutes": (1, 240), "kiosk_idle_seconds": (15, 900), "staff_idle_minutes": (5, 720),
@@ -132,7 +133,7 @@ def save_staff(session: Session, values: dict, *, actor: Actor, existing: Staff 
     # A disabled account, or a new password (a leaked one, say), ends that person's sessions at once.
     if existing is not None and (values["password"] or (was_active and not staff.active)):
         staff_sessions.end_all(session, staff, staff_sessions.PASSWORD if values["password"]
-                               else staff_sessions.DISABLED)
+                               else staff_sessions.DISABLED, actor=actor)
     # Never the password, not even hashed, in the audit trail.
     _published(session, actor=actor, section="staff", staff=staff.username, active=staff.active)
     return staff
