@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import appointments, clients, events, register, reports, routes, settings  # noqa: E402,F401
+from . import appointments, clients, events, register, reports, roster, routes, settings  # noqa: E402,F401

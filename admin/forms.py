@@ -14,8 +14,9 @@ from lobby.domain.phone import normalise_phone
 from lobby.domain.questionnaire import yes
 from lobby.domain.settings import LANGUAGES, NUMBERS, SPECIALTIES
 from lobby.domain.text import clean_name, clean_text, parse_day, parse_id, visible
+from lobby.extensions import db
 from lobby.forms import Form, choice, domain, refuse, row_of
-from lobby.models import Line, Role, Service, Staff
+from lobby.models import Line, PartnerStore, Role, Service, Staff
 
 
 def text(limit: int, required: bool = True):
@@ -73,6 +74,8 @@ class ClinicForm(Form):
     open_all_day = Flag()
     mask_names_on_board = Flag()
     speech_enabled = Flag()
+    ownership_rule = StringField(validators=[choice(("first", "latest"), required=True, required_code="choice_invalid")])
+    rotation_counts_designated = Flag()
     long_wait_minutes = _number("long_wait_minutes")
     kiosk_idle_seconds = _number("kiosk_idle_seconds")
     staff_idle_minutes = _number("staff_idle_minutes")
@@ -160,6 +163,7 @@ class StaffForm(Form):
 
 class PartnerForm(Form):
     name = StringField(validators=[text(80)])
+    code = StringField(validators=[text(20, required=False)])
     consultant = StringField(validators=[row_of(Staff, role=Role.CONSULTANT)])
     a_class = Flag()
     closed = Flag()
@@ -167,6 +171,27 @@ class PartnerForm(Form):
 
 SETTINGS_FORMS = {"clinic": ClinicForm, "lines": LineForm, "services": ServiceForm, "staff": StaffForm,
                   "partners": PartnerForm}
+
+
+class CareForm(Form):
+    """Who looks after a client: own consultant, operating surgeon and surgery date, partner store."""
+
+    consultant = StringField(validators=[row_of(Staff, code="unknown_consultant", active=True, role=Role.CONSULTANT)])
+    surgeon = StringField(validators=[row_of(Staff, code="unknown_doctor", active=True, role=Role.DOCTOR)])
+    surgery_date = StringField()
+    partner = StringField(validators=[row_of(PartnerStore, active=True)])
+    reason = StringField()
+
+    @staticmethod
+    def validate_surgery_date(form, field):
+        from lobby.domain.errors import ValidationError
+        from lobby.domain.lookups import surgery_day
+        from lobby.domain.settings import clinic_day
+
+        try:
+            field.data = surgery_day((field.data or "").strip(), clinic_day(db.session))
+        except ValidationError as err:
+            refuse(err.code)
 
 
 class LoginForm(Form):

@@ -30,7 +30,7 @@ from lobby.domain.waits import QueueSnapshot
 from lobby.extensions import db, limiter
 from lobby.forms import QuestionnaireForm
 from lobby.messages import message_for
-from lobby.models import DutyStatus, Line, Role, Staff, Visit, VisitStatus
+from lobby.models import Line, Role, Staff, Visit, VisitStatus
 from lobby.pages import page_or_fragment
 from lobby.redirects import safe_next
 
@@ -63,6 +63,8 @@ def _admin_helpers():
             "gender_label": messages.gender_label, "channel_label": messages.channel_label,
             "answer_label": messages.answer_label, "identity_label": messages.identity_label,
             "decision_label": messages.decision_label, "field_label": messages.field_label,
+            "role_label": messages.role_label, "rule_label": messages.rule_label,
+            "duty_reason": messages.duty_reason,
             "identity_decisions": identity.DECISIONS}
 
 
@@ -149,6 +151,9 @@ def list_context(message: str | None = None, message_kind: str = "error") -> dic
         "lines": db.session.scalars(select(Line).where(Line.active).order_by(Line.position)).all(),
         "consultants": db.session.scalars(select(Staff).where(Staff.active, Staff.role.in_(CARE))
                                           .order_by(Staff.role, Staff.rotation_order)).all(),
+        "doctors": db.session.scalars(select(Staff).where(Staff.active, Staff.role == Role.DOCTOR)
+                                      .order_by(Staff.display_name)).all(),
+        "duty": snapshot.board,
         "filters": {"line": line or "", "consultant": str(consultant_id or ""), "sort": sort},
         "message": message, "message_kind": message_kind,
     }
@@ -162,9 +167,17 @@ def index():
 
 def _visit_for(public_id: str, lock: bool = False):
     visit = lookups.get_visit(db.session, public_id, lock=lock)
-    if not is_desk() and visit.consultant_id != current_user.id:
-        abort(403)  # a consultant acts on their own visitors only
+    if not is_desk() and current_user.id not in (visit.consultant_id, visit.doctor_id):
+        abort(403)  # a consultant acts on their own visitors only; a doctor also on those handed to him
     return visit
+
+
+def _doctor_named(form) -> Staff | None:
+    """The doctor a hand-off names: the one chosen, or the doctor pressing the button himself."""
+    chosen = parse_id(form.get("doctor"))
+    if chosen:
+        return db.session.get(Staff, chosen)
+    return db.session.get(Staff, current_user.id) if current_user.role == Role.DOCTOR else None
 
 
 def _after_action(error: DomainError | None = None):
@@ -183,7 +196,8 @@ def act(public_id: str):
         with unit_of_work(db.session):
             visit = _visit_for(public_id, lock=True)
             visits.expect_status(visit, request.form.get("expected"))
-            visits.move(db.session, visit, ACTIONS[action], actor=staff_actor())
+            visits.move(db.session, visit, ACTIONS[action], actor=staff_actor(),
+                        doctor=_doctor_named(request.form) if action == "doctor" else None)
     except DomainError as err:
         return _after_action(err)
     return _after_action()
@@ -247,22 +261,26 @@ def call_next():
 @roles_required(*DESK)
 def rotation():
     snapshot = QueueSnapshot(db.session, clinic_day(db.session), clock.utcnow())
-    context = {"rows": desk.rotation_board(db.session, snapshot), "settings": get_settings(db.session),
-               "me": current_user, "is_desk": True, "statuses": list(DutyStatus)}
+    rows = desk.rotation_board(db.session, snapshot)
+    context = {"rows": [r for r in rows if r.staff.role == Role.CONSULTANT],
+               "doctors": [r for r in rows if r.staff.role == Role.DOCTOR],
+               "rostered": bool(snapshot.board.shifts), "settings": get_settings(db.session),
+               "me": current_user, "is_desk": True, "statuses": ["available", "away", "off"]}
     return page_or_fragment("admin/rotation.html", "admin/_rotation.html", **context)
 
 
 @bp.post("/rotation/<staff_id>/duty", endpoint="duty")
 @roles_required(*DESK)
 def duty(staff_id: str):
+    """The desk's word on someone's duty today (available, away, off), or back to the roster."""
     wanted = request.form.get("status", "")
-    if wanted not in {d.value for d in DutyStatus}:
+    if wanted not in ("available", "away", "off", "roster"):
         abort(400)
     with unit_of_work(db.session):
         staff = db.session.get(Staff, parse_id(staff_id)) if parse_id(staff_id) else None
         if staff is None or staff.role not in CARE:
             abort(404)
-        set_duty(db.session, staff, DutyStatus(wanted), actor=staff_actor())
+        set_duty(db.session, staff, wanted, actor=staff_actor())
     return rotation()
 
 
@@ -293,7 +311,8 @@ def render_visit_detail(public_id: str, status: int = 200, **extra):
     previous = questionnaire.last_questionnaire(db.session, visit.client_id, before=visit)
     context = {"visit": visit, "history": history, "settings": get_settings(db.session), "me": current_user,
                "is_desk": is_desk(), "form": visit.questionnaire, "previous": previous,
-               "client_form": None, "client_errors": {}, "message": None, "message_kind": "error",
+               "client_form": None, "client_errors": {}, "care_form": None, "care_errors": {},
+               "message": None, "message_kind": "error",
                **(registration.form_choices(db.session) if is_desk() else {}), **extra}
     return render_template("admin/visit.html", **context), status
 

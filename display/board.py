@@ -43,7 +43,7 @@ class WaitingTicket:
 class LineBoard:
     line: Line
     waiting: int
-    expected_wait_minutes: int
+    expected_wait_minutes: int | None  # None: nobody on duty can serve this line now
     next_tickets: list[WaitingTicket]
 
 

@@ -44,6 +44,36 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(locale_code=locale_code)
 
 
+def _close_past_days_by_itself(app: Flask) -> None:
+    """At the first request of a new clinic day, close the days before it if nobody did
+    (domain/dayclose.py). Within a day already looked at, a request costs one comparison, no query."""
+    import logging
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from .database import unit_of_work
+    from .domain import clock, dayclose
+    from .domain.settings import clinic_day, clinic_zone
+
+    checked = {"from": None, "until": None}
+
+    @app.before_request
+    def close_past_days():
+        now = clock.utcnow()
+        if request.endpoint in ("healthz", "static") or (
+                checked["from"] is not None and checked["from"] <= now < checked["until"]):
+            return
+        try:
+            with unit_of_work(db.session):
+                dayclose.close_past_days(db.session, now=now, actor=dayclose.SYSTEM)
+        except SQLAlchemyError:
+            # The database is unwell: the request itself will say so; look again next time.
+            db.session.rollback()
+            logging.getLogger("lobby").warning("past days not closed: the database did not answer")
+            return
+        checked["from"], checked["until"] = clock.day_bounds(clinic_day(db.session, now), clinic_zone(db.session))
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """The app factory."""
     app = Flask(
@@ -122,6 +152,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         if code in LANGUAGES:
             session["lang"] = code
         return redirect(safe_next(request.args.get("next"), url_for("kiosk.start")))
+
+    _close_past_days_by_itself(app)
 
     from .realtime import realtime
 

@@ -16,6 +16,7 @@ from .models import Role, Staff
 
 def register_cli(app: Flask) -> None:
     register_privacy_cli(app)
+    register_day_cli(app)
 
     @app.cli.command("create-staff")
     @click.option("--username", required=True)
@@ -75,6 +76,25 @@ def register_cli(app: Flask) -> None:
             with open(credentials_file, "w") as fh:
                 fh.write(login + "\n")
             os.chmod(credentials_file, 0o600)
+
+
+def register_day_cli(app: Flask) -> None:
+    @app.cli.command("close-day")
+    @click.option("--date", "day", default=None, help="The clinic day to close (YYYY-MM-DD); today by default.")
+    def close_day_command(day: str | None):
+        """Close a clinic day: anyone still active is marked left ("day closed"), duty goes back to the roster."""
+        from .database import unit_of_work
+        from .domain.audit import Actor
+        from .domain.dayclose import close_day
+        from .domain.settings import clinic_day
+        from .domain.text import parse_day
+
+        wanted = parse_day(day) if day else clinic_day(db.session)
+        if wanted is None:
+            raise click.BadParameter("a day written YYYY-MM-DD", param_hint="--date")
+        with unit_of_work(db.session):
+            closed = close_day(db.session, wanted, actor=Actor("cli"))
+        click.echo(f"closed {wanted.isoformat()}: {closed} visit(s) marked left")
 
 
 def register_privacy_cli(app: Flask) -> None:

@@ -129,6 +129,9 @@ class VisitorForm(Form):
     partner = StringField()
     service = StringField()
     consultant = StringField()
+    # Post-op visits registered by staff: who operated, and when.
+    surgeon = StringField()
+    surgery_date = StringField()
 
     def __init__(self, *args, full: bool = True, **kwargs):
         from .models import PartnerStore, Role, Service, Staff
@@ -141,6 +144,18 @@ class VisitorForm(Form):
         self.service.validators = [row_of(Service, active=True)] + (
             [self._service_required] if full else [])
         self.consultant.validators = [row_of(Staff, active=True, role=Role.CONSULTANT)]
+        self.surgeon.validators = [row_of(Staff, code="unknown_doctor", active=True, role=Role.DOCTOR)]
+
+    @staticmethod
+    def validate_surgery_date(form, field):
+        from .domain.errors import ValidationError
+        from .domain.lookups import surgery_day
+        from .domain.settings import clinic_day
+
+        try:
+            field.data = surgery_day((field.data or "").strip(), clinic_day(db.session))
+        except ValidationError as err:
+            refuse(err.code)
 
     @staticmethod
     def _service_required(form, field):
@@ -151,7 +166,8 @@ class VisitorForm(Form):
         return VisitorDetails(name=self.name.data, phone=self.phone.data, gender=self.gender.data,
                               birth_year=self.birth_year.data, channel=self.channel.data,
                               partner_id=self.partner.data, service_id=self.service.data,
-                              requested_id=self.consultant.data)
+                              requested_id=self.consultant.data, surgeon_id=self.surgeon.data,
+                              surgery_date=self.surgery_date.data)
 
 
 class ReturningForm(VisitorForm):

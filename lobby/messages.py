@@ -18,7 +18,7 @@ MESSAGES = {
     "unknown_line": _l("There is no queue line with the code %(code)s."),
     "external_id_invalid": _l("external_id must be a string of at most 120 characters."),
     "date_invalid": _l("The date must look like 2026-05-01."),
-    "kind_invalid": _l("The kind must be walk-in, returning or post-op."),
+    "kind_invalid": _l("The kind must be walk-in, returning, post-op, complaint or browsing."),
     "status_invalid": _l("Unknown status %(status)s."),
     "reason_required": _l("Please give a reason."),
     "reason_too_long": _l("The reason is too long (at most 200 characters)."),
@@ -52,7 +52,26 @@ MESSAGES = {
     "appointment_not_editable": _l("This appointment can no longer be changed (it is %(status)s)."),
     "checkin_conflict": _l("This check-in was already made."),
     "visit_not_active": _l("This visit is no longer in the queue."),
-    "reassign_not_queued": _l("Only a waiting or called visitor can be reassigned."),
+    "reassign_not_queued": _l("Only a visitor who is waiting, called or with a consultant can be reassigned."),
+    "reassign_in_room_needs_consultant": _l("During the consultation, choose the consultant who takes over."),
+    "doctor_required": _l("Choose the doctor the visitor is handed to."),
+    "unknown_doctor": _l("There is no doctor with the username %(username)s."),
+    "unknown_partner": _l("There is no partner store with the code %(code)s."),
+    "surgery_date_future": _l("The surgery date cannot be in the future."),
+    "care_field_required": _l("Send at least one of consultant, surgeon, surgery_date, partner."),
+    "duty_invalid": _l("Duty must be available, away or off."),
+    "until_invalid": _l("until must be an ISO 8601 date and time with its offset, such as 2026-05-01T14:00:00+08:00."),
+    "until_past": _l("until must be later than now."),
+    "roster_invalid": _l("The roster must be a list of shifts."),
+    "roster_entry_invalid": _l("Each shift must be an object with username, start, end and breaks."),
+    "roster_duplicate": _l("%(username)s appears twice in the roster."),
+    "shift_order": _l("A shift must end after it starts."),
+    "breaks_invalid": _l("Breaks are pairs of times, such as 12:00-13:00."),
+    "break_outside_shift": _l("A break must lie within the shift and end after it starts."),
+    "breaks_overlap": _l("Two breaks overlap."),
+    "bad_json_list": _l("The request body must be a JSON list."),
+    "not_browsing": _l("Only a browsing visitor who is still here can become a walk-in."),
+    "care_saved": _l("Saved: who looks after this client."),
     "reassign_same": _l("The visitor already has this consultant and line."),
     "appointment_saved": _l("The appointment is saved."),
     "appointment_cancelled_ok": _l("The appointment is cancelled."),
@@ -138,6 +157,7 @@ KIND_LABELS = {
     "post-op": _l("post-op"),
     "companion": _l("companion"),
     "complaint": _l("complaint"),
+    "browsing": _l("browsing"),
 }
 
 
@@ -241,7 +261,31 @@ def field_label(value: str) -> str:
     return str(FIELD_LABELS.get(value, value))
 
 
-DUTY_LABELS = {"available": _l("Available"), "busy": _l("Busy"), "away": _l("Away"), "off": _l("Off duty")}
+DUTY_LABELS = {"available": _l("Available"), "busy": _l("Busy"), "away": _l("Away"), "off": _l("Off duty"),
+               "roster": _l("As rostered")}
+# Why someone's duty is what it is (duty.Duty.reason).
+DUTY_REASONS = {"desk": _l("set by the desk"), "roster": _l("on shift"), "break": _l("on a break"),
+                "before_shift": _l("shift not started"), "shift_over": _l("shift over"),
+                "not_rostered": _l("not on today's roster"), "standing": _l("no roster today"),
+                "no_word": _l("not rostered")}
+ROLE_LABELS = {"admin": _l("Administrator"), "frontdesk": _l("Front desk"), "consultant": _l("Consultant"),
+               "doctor": _l("Doctor")}
+RULE_LABELS = {"designated": _l("booked"), "requested": _l("asked for"), "own": _l("own consultant"),
+               "partner": _l("partner store"), "surgeon": _l("surgeon"), "rotation": _l("rotation"),
+               "call_next": _l("called next"), "reassigned": _l("reassigned"), "post_op_line": _l("any doctor"),
+               "desk": _l("front desk"), "unassigned": _l("unassigned")}
+
+
+def duty_reason(value: str) -> str:
+    return str(DUTY_REASONS.get(value, value))
+
+
+def role_label(value: str) -> str:
+    return str(ROLE_LABELS.get(value, value))
+
+
+def rule_label(value: str | None) -> str:
+    return str(RULE_LABELS.get(value or "", value or ""))
 SPECIALTY_LABELS = {"skin": _l("Skin"), "injectables": _l("Injectables"), "eyes": _l("Eyes"), "nose": _l("Nose"),
                     "body": _l("Body")}
 

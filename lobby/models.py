@@ -97,6 +97,8 @@ class VisitKind(str, enum.Enum):
     POST_OP = "post-op"
     COMPANION = "companion"
     COMPLAINT = "complaint"
+    # 纯参观: received by the desk with brochures; may become a walk-in.
+    BROWSING = "browsing"
 
 
 class VisitStatus(str, enum.Enum):
@@ -138,6 +140,10 @@ class ClinicSettings(db.Model):
     speech_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     speech_language: Mapped[str] = mapped_column(String(10), default="zh_CN")
     retention_days: Mapped[int] = mapped_column(Integer, default=365)
+    # 客户归属: a client's own consultant is the first who served her ("first") or the latest ("latest").
+    ownership_rule: Mapped[str] = mapped_column(String(10), default="first", server_default="first")
+    # Whether a first visit that named its consultant (booking, request, A-class store) counts on the 轮牌.
+    rotation_counts_designated: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
     @classmethod
     def with_defaults(cls) -> ClinicSettings:
@@ -202,9 +208,13 @@ class Staff(UserMixin, db.Model):
     # Specialty codes (skin, injectables, eyes, nose, body, ...), the 擅长 of the rotation board.
     specialties: Mapped[list[str]] = mapped_column(JSON, default=list)
     room: Mapped[str | None] = mapped_column(String(40))
+    # The desk's word on duty (available / away / off), for `duty_day` only and until `duty_until`;
+    # otherwise the day's roster decides (domain/duty.py). None: set with no day (the demo seed).
     duty_status: Mapped[DutyStatus] = mapped_column(
         _enum(DutyStatus, "duty_status"), default=DutyStatus.OFF
     )
+    duty_day: Mapped[dt.date | None] = mapped_column(Date)
+    duty_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Order on the rotation board; ties in first visits go to the lower number.
     rotation_order: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -215,10 +225,6 @@ class Staff(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
-
-    @property
-    def on_duty(self) -> bool:
-        return self.duty_status in (DutyStatus.AVAILABLE, DutyStatus.BUSY)
 
     @property
     def is_active(self) -> bool:  # Flask-Login: disabled accounts cannot log in
@@ -262,6 +268,8 @@ class PartnerStore(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
+    # What bookings and integrations name the store by.
+    code: Mapped[str | None] = mapped_column(String(20), unique=True)
     a_class: Mapped[bool] = mapped_column(Boolean, default=False)
     consultant_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -350,6 +358,8 @@ class Visit(db.Model):
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"), unique=True)
     service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"))
     consultant_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    # The doctor the visitor was handed to (with_doctor): his queue, his access to the visit.
+    doctor_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     # Which triage rule chose the consultant (designated, own, partner, surgeon, rotation).
     triage_rule: Mapped[str | None] = mapped_column(String(20))
     # A new client's first visit: what 轮牌 balances.
@@ -373,6 +383,8 @@ class Visit(db.Model):
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     no_show_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     left_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Why a visit ended as left when nobody saw them go ("day_closed").
+    left_reason: Mapped[str | None] = mapped_column(String(20))
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     line: Mapped[Line] = relationship()
@@ -380,8 +392,36 @@ class Visit(db.Model):
     identity_candidate: Mapped[Client | None] = relationship(foreign_keys=[identity_candidate_id])
     appointment: Mapped[Appointment | None] = relationship()
     service: Mapped[Service | None] = relationship()
-    consultant: Mapped[Staff | None] = relationship()
+    consultant: Mapped[Staff | None] = relationship(foreign_keys=[consultant_id])
+    doctor: Mapped[Staff | None] = relationship(foreign_keys=[doctor_id])
     companion_of: Mapped[Visit | None] = relationship(remote_side=[id])
+
+
+class RosterShift(db.Model):
+    """One person's shift on one clinic day (排班): local start and end, and the breaks within."""
+
+    __tablename__ = "roster_shifts"
+    __table_args__ = (UniqueConstraint("clinic_day", "staff_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    clinic_day: Mapped[dt.date] = mapped_column(Date, index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    starts: Mapped[dt.time] = mapped_column(Time)
+    ends: Mapped[dt.time] = mapped_column(Time)
+    # [["12:00", "13:00"], ...], local times within the shift.
+    breaks: Mapped[list] = mapped_column(JSON, default=list)
+
+    staff: Mapped[Staff] = relationship()
+
+
+class DayClose(db.Model):
+    """A clinic day closed: who was still active was marked left, duty went back to the roster."""
+
+    __tablename__ = "day_closes"
+
+    clinic_day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    closed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    visits_closed: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Reassignment(db.Model):

@@ -77,6 +77,22 @@ def _person(rng: random.Random) -> tuple[str, str]:
     return rng.choice(SURNAMES) + rng.choice(GIVEN), rng.choice(["female"] * 4 + ["male"])
 
 
+def _seed_roster(session: Session, now: dt.datetime, consultants: dict, doctors: dict) -> None:
+    """The coming week's roster (排班), from tomorrow: today the demo's duty is as the seed sets it, so
+    the demo works whatever the hour it is started; from tomorrow duty follows the roster."""
+    from .domain import roster
+
+    today = clock.local_day(now, clinic_zone(session))
+    for offset in range(1, 8):
+        day = today + dt.timedelta(days=offset)
+        entries = [{"username": username, "start": "09:00", "end": "21:00",
+                    "breaks": [["12:00", "12:45"]] if order % 2 == 0 else [["12:45", "13:30"]]}
+                   for order, username in enumerate(consultants) if not (username == "liu" and offset % 3 == 1)]
+        entries += [{"username": username, "start": "09:00", "end": "18:00", "breaks": [["12:30", "13:30"]]}
+                    for username in doctors]
+        roster.replace_roster(session, day, entries, actor=SEED)
+
+
 def seed_demo(session: Session, *, admin_password: str, now: dt.datetime | None = None) -> None:
     """Populate an empty database with a demo clinic. The caller commits."""
     rng = random.Random(2026)
@@ -111,9 +127,10 @@ def seed_demo(session: Session, *, admin_password: str, now: dt.datetime | None 
     }
     doctors = {username: staff(username, name, Role.DOCTOR, room=room, duty_status=DutyStatus.AVAILABLE)
                for username, name, room in DOCTORS}
-    partner = PartnerStore(name="丽人美容会所", a_class=True, consultant=consultants["wang"])
-    session.add_all([partner, PartnerStore(name="悦颜工作室", a_class=False)])
+    partner = PartnerStore(name="丽人美容会所", code="LR01", a_class=True, consultant=consultants["wang"])
+    session.add_all([partner, PartnerStore(name="悦颜工作室", code="YY02", a_class=False)])
     session.flush()
+    _seed_roster(session, now, consultants, doctors)
 
     # Appointments spread around now, within today where the hour allows.
     tz = clinic_zone(session)

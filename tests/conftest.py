@@ -113,6 +113,8 @@ def api(app):
         get=lambda path, **kw: call("GET", path, **kw),
         post=lambda path, **kw: call("POST", path, **kw),
         delete=lambda path, **kw: call("DELETE", path, **kw),
+        put=lambda path, **kw: call("PUT", path, **kw),
+        patch=lambda path, **kw: call("PATCH", path, **kw),
         key=plain,
     )
 

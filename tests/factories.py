@@ -84,3 +84,17 @@ def new_client(session, name="张三华", **extra) -> Client:
     session.add(client)
     session.flush()
     return client
+
+
+def in_consultation(session, member, now=MORNING):
+    """Make `member` busy the way a clinic does: a visitor in front of them (duty follows the visits)."""
+    from lobby.database import unit_of_work
+    from lobby.domain import checkin, visits
+    from lobby.models import VisitKind, VisitStatus
+
+    with unit_of_work(session):
+        visit = checkin.check_in(session, kind=VisitKind.RETURNING, client=new_client(session, name="忙碌中"),
+                                 requested=member, actor=ACTOR, now=now)
+        visits.transition(session, visit, VisitStatus.CALLED, actor=ACTOR, now=now)
+        visits.transition(session, visit, VisitStatus.WITH_CONSULTANT, actor=ACTOR, now=now)
+    return visit

@@ -50,6 +50,11 @@ ROUTES = [
     ("export_report", "GET", "/admin/reports/export?table=by_kind"),
     ("register", "GET", "/admin/register"),
     ("register_visitor", "POST", "/admin/register"),
+    ("show_roster", "GET", "/admin/roster"),
+    ("save_roster", "POST", "/admin/roster"),
+    ("copy_roster", "POST", "/admin/roster/copy"),
+    ("edit_care", "POST", "/admin/visits/{visit}/care"),
+    ("become_walk_in", "POST", "/admin/visits/{visit}/walk-in"),
     ("logout", "POST", "/admin/logout"),
 ]
 ROLE_USERS = {Role.ADMIN: "admin", Role.FRONTDESK: "desk", Role.CONSULTANT: "bea", Role.DOCTOR: "dr_sun"}
@@ -130,8 +135,9 @@ def test_anonymous_users_are_sent_to_the_login(app, api, query, booking, name, m
 def test_each_role_reaches_only_its_routes(app, api, query, booking, role, name, method, path):
     # A consultant or doctor acts on their own visitors (another's gives 403 on purpose).
     visit = walk_in(api, consultant="bea")
-    if role == Role.DOCTOR:  # a visitor handed to the doctor (the API gives walk-ins to consultants only)
-        api.post(f"/api/v1/visits/{visit['id']}/reassign", json={"consultant": "dr_sun", "reason": "to the doctor"})
+    if role == Role.DOCTOR:  # a visitor handed to the doctor: he may open and act on it
+        for step in ({"to": "called"}, {"to": "with_consultant"}, {"to": "with_doctor", "doctor": "dr_sun"}):
+            assert api.post(f"/api/v1/visits/{visit['id']}/transition", json=step).status_code == 200
     staff = Staffer(app, ROLE_USERS[role])
     url = path.format(visit=visit["id"], **ids(query))
     data = {"action": "call", "status": "available", "direction": "down", "note": "x", "reason": "x",
@@ -229,9 +235,10 @@ def test_each_action_is_audited_with_who_did_it(app, api, query):
     visit = walk_in(api, consultant="amy")
     staff = Staffer(app, "desk")
     path = f"/admin/visits/{visit['id']}/act"
+    doctor = query(lambda s: s.query(Staff).filter_by(username="dr_sun").one().id)
     for action, expected in (("call", "waiting"), ("recall", "called"), ("start", "called"),
                              ("doctor", "with_consultant"), ("finish", "with_doctor")):
-        response = staff.post(path, {"action": action, "expected": expected})
+        response = staff.post(path, {"action": action, "expected": expected, "doctor": str(doctor)})
         assert response.status_code == 200, (action, response.get_data(as_text=True)[:300])
     staff.post(f"/admin/visits/{visit['id']}/note", {"note": "prefers Mandarin"})
     entries = query(lambda s: [(e.action, e.actor.username if e.actor else None)
@@ -239,7 +246,7 @@ def test_each_action_is_audited_with_who_did_it(app, api, query):
     assert entries[0] == ("check_in", None) and ("login", "desk") in entries  # logins are audited too
     assert [e for e in entries if e[0] not in ("check_in", "login")] == [
         ("called", "desk"), ("recall", "desk"), ("with_consultant", "desk"), ("with_doctor", "desk"),
-        ("done", "desk"), ("note", "desk")]
+        ("done", "desk"), ("client_care", "desk"), ("note", "desk")]  # a first consultation makes Amy her own
 
 
 def test_two_staff_acting_at_once_get_a_deterministic_result(app, api, query):

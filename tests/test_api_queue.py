@@ -68,7 +68,7 @@ def test_walk_in_gets_a_ticket_by_rotation(api):
 @pytest.mark.parametrize(
     "change,status,code",
     [
-        ({"kind": "browsing"}, 422, "kind_invalid"),
+        ({"kind": "sightseeing"}, 422, "kind_invalid"),
         ({"phone": "555"}, 422, "phone_invalid"),
         ({"name": " "}, 422, "name_required"),
         ({"service": "nope"}, 422, "unknown_service"),
@@ -105,7 +105,7 @@ def test_call_next_then_every_legal_transition(api, query):
     for target, status in [("recalled", "called"), ("with_consultant", "with_consultant"),
                            ("with_doctor", "with_doctor"), ("with_consultant", "with_consultant"),
                            ("with_doctor", "with_doctor"), ("done", "done")]:
-        response = api.post(path, json={"to": target})
+        response = api.post(path, json={"to": target, **({"doctor": "dr_sun"} if target == "with_doctor" else {})})
         assert response.status_code == 200, (target, response.get_json())
         assert response.get_json()["status"] == status
     illegal = api.post(path, json={"to": "called"})
@@ -113,8 +113,9 @@ def test_call_next_then_every_legal_transition(api, query):
     error = illegal.get_json()["error"]
     assert error["code"] == "illegal_transition" and error["message"]
     actions = query(lambda s: [e.action for e in s.query(AuditEntry).order_by(AuditEntry.id)])
+    # The first consultation done, Bea becomes the client's own consultant (客户归属), audited.
     assert actions == ["check_in", "called", "recall", "with_consultant", "with_doctor", "with_consultant",
-                       "with_doctor", "done"]
+                       "with_doctor", "done", "client_care"]
 
 
 @pytest.mark.parametrize("path_to,target", [
@@ -216,9 +217,12 @@ API_LEGAL = [(start, target) for start, targets in {
 def test_every_legal_transition_through_the_api(api, start, target):
     visit = check_in(api, WALK_IN).get_json()
     path = f"/api/v1/visits/{visit['id']}/transition"
+    def named(step):  # a hand-off to the doctor names him
+        return {"to": step, **({"doctor": "dr_sun"} if step == "with_doctor" else {})}
+
     for step in API_PATH_TO[start]:
-        assert api.post(path, json={"to": step}).status_code == 200
-    response = api.post(path, json={"to": target})
+        assert api.post(path, json=named(step)).status_code == 200
+    response = api.post(path, json=named(target))
     assert response.status_code == 200, response.get_json()
     assert response.get_json()["status"] == ("called" if target == "recalled" else target)
 

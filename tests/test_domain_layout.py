@@ -13,7 +13,7 @@ DOMAIN = Path(lobby.domain.__file__).parent
 MODULES = sorted(m.name for m in pkgutil.iter_modules([str(DOMAIN)]))
 # Functions that change the clinic's data: each must be told who acts.
 CHANGES = {
-    "checkin": ("check_in", "check_in_visitor", "check_in_appointment", "add_companion"),
+    "checkin": ("check_in", "check_in_visitor", "check_in_appointment", "add_companion", "become_walk_in"),
     "visits": ("transition", "call", "call_next", "reassign", "add_note"),
     "duty": ("set_duty", "move_on_rotation_board"),
     "appointments": ("book", "cancel", "import_csv"),
@@ -21,7 +21,9 @@ CHANGES = {
     "identity": ("resolve",),
     "questionnaire": ("record_answers",),
     "staff_sessions": ("open_session", "end_session", "end_all"),
-    "clients": ("update_client",),
+    "clients": ("update_client", "update_care", "note_consultation"),
+    "roster": ("replace_roster", "copy_roster"),
+    "dayclose": ("close_day", "close_past_days"),
     "settings": ("update_clinic", "save_line", "save_service", "save_staff", "save_partner"),
 }
 

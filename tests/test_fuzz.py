@@ -45,8 +45,24 @@ FIELDS = [
      {"code": "x", "name_zh": "x", "name_en": "x", "typical_minutes": "10"}),
     ("admin", "POST", "/admin/settings/partners", ("id", "consultant"), {"name": "x"}),
     ("admin", "POST", "/admin/settings/clinic", ("long_wait_minutes", "opens_at", "retention_days"), {}),
-    ("admin", "POST", "/admin/register", ("service", "consultant", "partner", "birth_year", "kind"),
-     {"name": "王小美", "phone": "13800138000"}),
+    ("admin", "POST", "/admin/register", ("service", "consultant", "partner", "birth_year", "kind", "surgeon",
+                                          "surgery_date"), {"name": "王小美", "phone": "13800138000"}),
+    ("admin", "GET", "/admin/roster", ("date",), {}),
+    ("admin", "POST", "/admin/roster", ("date", "start-1", "end-1", "breaks-1"),
+     {"start-1": "09:00", "end-1": "18:00"}),
+    ("admin", "POST", "/admin/roster/copy", ("date",), {}),
+    ("admin", "POST", "/admin/visits/{visit}/care", ("consultant", "surgeon", "surgery_date", "partner"),
+     {"reason": "x"}),
+    ("admin", "POST", "/admin/visits/{visit}/walk-in", ("service",), {}),
+    ("api", "GET", "/api/v1/clients", ("phone",), {}),
+    ("api", "POST", "/api/v1/visits", ("surgeon", "surgery_date", "kind", "consultant"),
+     {"name": "王小美", "phone": "13800138000", "kind": "post-op"}),
+    ("api", "POST", "/api/v1/appointments", ("surgeon", "surgery_date", "partner", "doctor", "consultant"),
+     {"name": "王小美", "phone": "13800138000", "service": "peel", "starts_at": "2026-03-10T15:00:00+08:00"}),
+    ("api", "POST", "/api/v1/staff/amy/duty", ("status", "until"), {"status": "away"}),
+    ("api", "PUT", "/api/v1/roster/2026-03-10", ("username", "start", "end", "breaks"), {}),
+    ("api", "PATCH", "/api/v1/clients/none", ("consultant", "surgeon", "surgery_date", "partner"),
+     {"reason": "x"}),
     ("public", "GET", "/display/", ("line", "lang"), {}),
     ("api", "GET", "/api/v1/appointments", ("date",), {}),
 ]
@@ -67,7 +83,9 @@ def callers(app, api, frozen_clock):
     def call(who, method, path, data):
         path = path.format(visit=visit["id"], amy="1")
         if who == "api":
-            return api.get(path, query_string=data) if method == "GET" else api.post(path, json=data)
+            if method == "GET":
+                return api.get(path, query_string=data)
+            return getattr(api, method.lower())(path, json=data)
         if who == "admin":
             if method == "GET":
                 return admin.client.get(path, query_string=data)
@@ -90,7 +108,9 @@ def test_every_route_with_a_path_argument_is_listed(app):
         "/admin/clients/<public_id>/erase", "/admin/visits/<public_id>/identity", "/admin/visits/<public_id>/client",
         "/admin/settings/<section>", "/api/v1/appointments/<public_id>", "/api/v1/visits/<public_id>",
         "/api/v1/consultants/<username>/call-next", "/api/v1/visits/<public_id>/transition",
-        "/api/v1/visits/<public_id>/reassign", "/lang/<code>"}
+        "/api/v1/visits/<public_id>/reassign", "/lang/<code>", "/admin/visits/<public_id>/care",
+        "/admin/visits/<public_id>/walk-in", "/api/v1/clients/<public_id>", "/api/v1/staff/<username>/duty",
+        "/api/v1/roster/<day>"}
 
 
 @pytest.mark.parametrize("value", HOSTILE)

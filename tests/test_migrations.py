@@ -9,6 +9,7 @@ from sqlalchemy.engine import make_url
 
 from lobby import create_app
 from lobby.extensions import db
+from lobby.models import VisitKind
 
 from .conftest import POSTGRES_URL
 
@@ -39,6 +40,9 @@ def test_upgrade_builds_the_models_schema_and_downgrade_removes_it(empty_databas
         with db.engine.connect() as conn:
             context = MigrationContext.configure(conn, opts={"compare_type": True})
             assert compare_metadata(context, db.metadata) == []
+        # autogenerate does not compare CHECK constraints: every visit kind must be storable.
+        checks = {c["name"]: c["sqltext"] for c in inspect(db.engine).get_check_constraints("visits")}
+        assert all(kind.value in checks["ck_visits_visit_kind"] for kind in VisitKind)
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
         db.engine.dispose()

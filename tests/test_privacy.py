@@ -34,7 +34,10 @@ def visit_for(session, clinic, client, when, finish=True, secrets=(ANSWER, NOTE,
         session.add(HealthQuestionnaire(visit_id=visit.id, answers={"allergy_detail": answer}, flags=["allergy"],
                                         consent_privacy=True))
         visits.add_note(session, visit, note, actor=ACTOR)
-        visits.reassign(session, visit, consultant=clinic.staff.bea, reason=f"{name} asked for Bea", now=when, actor=ACTOR)
+        # (A second visit already goes to Bea, her own consultant since the first: then to Amy.)
+        other = clinic.staff.amy if visit.consultant == clinic.staff.bea else clinic.staff.bea
+        visits.reassign(session, visit, consultant=other, reason=f"{name} asked for someone else", now=when,
+                        actor=ACTOR)
         if finish:
             for step in (VisitStatus.CALLED, VisitStatus.WITH_CONSULTANT, VisitStatus.DONE):
                 visits.transition(session, visit, step, now=when, actor=ACTOR)

@@ -8,7 +8,7 @@ from lobby.database import unit_of_work
 from lobby.domain import checkin, triage
 from lobby.models import Appointment, DutyStatus, VisitKind
 
-from .factories import ACTOR, MORNING, new_client
+from .factories import ACTOR, MORNING, in_consultation, new_client
 
 
 def check_in(session, **kw):
@@ -35,7 +35,7 @@ def test_a_consultant_the_visitor_asks_for_wins_over_their_own(session, clinic):
 
 
 def test_a_requested_consultant_is_honoured_even_when_busy(session, clinic):
-    clinic.staff.bea.duty_status = DutyStatus.BUSY
+    in_consultation(session, clinic.staff.bea)
     visit = check_in(session, kind=VisitKind.WALK_IN, service=clinic.services.peel, requested=clinic.staff.bea)
     assert visit.consultant == clinic.staff.bea
 
@@ -82,7 +82,7 @@ def test_rotation_balances_todays_first_visits_in_board_order(session, clinic):
 
 
 def test_rotation_skips_busy_and_away_consultants(session, clinic):
-    clinic.staff.bea.duty_status = DutyStatus.BUSY
+    in_consultation(session, clinic.staff.bea)
     clinic.staff.cai.duty_status = DutyStatus.AWAY
     session.commit()
     visit = check_in(session, kind=VisitKind.WALK_IN, service=clinic.services.eyelid)

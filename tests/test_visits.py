@@ -7,11 +7,12 @@ from sqlalchemy import select
 
 from lobby.database import unit_of_work
 from lobby.domain import audit, checkin, events, lookups, visits
+from lobby.domain.duty import DutyBoard
 from lobby.domain.errors import Conflict, IllegalTransition, ValidationError
 from lobby.domain.visits import TRANSITIONS
 from lobby.models import AuditEntry, DutyStatus, Reassignment, VisitKind, VisitStatus
 
-from .factories import ACTOR, MORNING, new_client
+from .factories import ACTOR, MORNING, in_consultation, new_client
 
 S = VisitStatus
 PATH_TO = {
@@ -34,11 +35,16 @@ def new_visit(session, clinic, service=None, **kw):
                                service=service or clinic.services.peel, actor=ACTOR, **kw)
 
 
+def doctor_for(clinic, target):
+    """A hand-off to the doctor names him."""
+    return clinic.staff.surgeon if target == S.WITH_DOCTOR else None
+
+
 def visit_in(session, clinic, status):
     visit = new_visit(session, clinic)
     for step in PATH_TO[status]:
         with unit_of_work(session):
-            visits.transition(session, visit, step, now=MORNING, actor=ACTOR)
+            visits.transition(session, visit, step, now=MORNING, actor=ACTOR, doctor=doctor_for(clinic, step))
     assert visit.status == status
     return visit
 
@@ -55,7 +61,7 @@ def test_legal_transition(session, clinic, current, target):
     visit = visit_in(session, clinic, current)
     later = MORNING + dt.timedelta(minutes=7)
     with unit_of_work(session):
-        visits.transition(session, visit, target, now=later, actor=ACTOR)
+        visits.transition(session, visit, target, now=later, actor=ACTOR, doctor=doctor_for(clinic, target))
     assert visit.status == target
     if current == target == S.CALLED:
         assert (visit.recall_count, visit.recalled_at) == (1, later)
@@ -73,7 +79,7 @@ def test_illegal_transition_raises_and_changes_nothing(session, clinic, current,
     visit = visit_in(session, clinic, current)
     with pytest.raises(IllegalTransition) as raised:
         with unit_of_work(session):
-            visits.transition(session, visit, target, actor=ACTOR)
+            visits.transition(session, visit, target, actor=ACTOR, doctor=doctor_for(clinic, target))
     assert raised.value.params == {"current": current.value, "target": target.value}
     session.refresh(visit)
     assert visit.status == current
@@ -83,11 +89,11 @@ def test_consultant_is_busy_during_a_consultation_and_available_after(session, c
     visit = new_visit(session, clinic, requested=clinic.staff.amy)
     for step in (S.CALLED, S.WITH_CONSULTANT):
         with unit_of_work(session):
-            visits.transition(session, visit, step, actor=ACTOR)
-    assert clinic.staff.amy.duty_status == DutyStatus.BUSY
+            visits.transition(session, visit, step, actor=ACTOR, now=MORNING)
+    assert DutyBoard(session, MORNING).of(clinic.staff.amy).status == DutyStatus.BUSY
     with unit_of_work(session):
-        visits.transition(session, visit, S.DONE, actor=ACTOR)
-    assert clinic.staff.amy.duty_status == DutyStatus.AVAILABLE
+        visits.transition(session, visit, S.DONE, actor=ACTOR, now=MORNING)
+    assert DutyBoard(session, MORNING).of(clinic.staff.amy).status == DutyStatus.AVAILABLE
 
 
 def test_call_next_takes_the_consultants_own_queue_in_arrival_order(session, clinic):
@@ -101,8 +107,7 @@ def test_call_next_takes_the_consultants_own_queue_in_arrival_order(session, cli
 
 def test_call_next_takes_an_unassigned_visitor_of_a_fitting_line(session, clinic):
     for member in (clinic.staff.bea, clinic.staff.cai):
-        member.duty_status = DutyStatus.BUSY
-    session.commit()
+        in_consultation(session, member, now=MORNING)
     waiting = new_visit(session, clinic, service=clinic.services.eyelid)
     assert waiting.consultant is None
     with pytest.raises(Conflict):  # dan does nose only
@@ -159,8 +164,27 @@ def test_reassign_needs_a_reason(session, clinic, reason):
             visits.reassign(session, visit, consultant=clinic.staff.bea, reason=reason, actor=ACTOR)
 
 
-def test_reassign_after_the_consultation_started_is_refused(session, clinic):
+def test_a_consultant_is_swapped_during_the_consultation_and_the_first_one_is_freed(session, clinic):
+    # Seed 002 §6.11: 换人咨询 happens exactly then (this test asserted a refusal before).
     visit = visit_in(session, clinic, S.WITH_CONSULTANT)
+    first = visit.consultant
+    assert DutyBoard(session, MORNING).of(first).status == DutyStatus.BUSY
+    later = MORNING + dt.timedelta(minutes=12)
+    with unit_of_work(session):
+        visits.reassign(session, visit, consultant=clinic.staff.bea, reason="visitor hesitant, second opinion",
+                        actor=ACTOR, now=later)
+    assert visit.status == S.WITH_CONSULTANT and visit.consultant == clinic.staff.bea
+    assert visit.consultation_started_at == later
+    board = DutyBoard(session, later)
+    assert board.of(first).status == DutyStatus.AVAILABLE and board.of(clinic.staff.bea).status == DutyStatus.BUSY
+    record = session.scalars(select(Reassignment)).one()
+    assert (record.from_consultant_id, record.to_consultant_id, record.reason) == (
+        first.id, clinic.staff.bea.id, "visitor hesitant, second opinion")
+
+
+@pytest.mark.parametrize("status", [S.WITH_DOCTOR, S.DONE, S.LEFT])
+def test_no_swap_once_the_doctor_is_in_or_the_visit_is_over(session, clinic, status):
+    visit = visit_in(session, clinic, status)
     with pytest.raises(Conflict):
         with unit_of_work(session):
             visits.reassign(session, visit, consultant=clinic.staff.bea, reason="too late", actor=ACTOR)

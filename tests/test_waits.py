@@ -39,10 +39,13 @@ def test_a_consultation_in_progress_counts_its_remaining_minutes(session, clinic
 def test_more_consultants_on_duty_shorten_the_line_wait(session, clinic):
     eyelid = clinic.services.eyelid  # 30 minutes; bea and cai do eyes
     for member in (clinic.staff.bea, clinic.staff.cai):
-        member.duty_status = DutyStatus.BUSY  # nobody free: all stay unassigned on the line
+        member.duty_status = DutyStatus.AWAY  # nobody free at check-in: all stay unassigned on the line
     session.commit()
     queued = [arrive(session, eyelid, i) for i in range(4)]
     assert all(v.consultant is None for v in queued)
+    for member in (clinic.staff.bea, clinic.staff.cai):
+        member.duty_status = DutyStatus.AVAILABLE
+    session.commit()
     now = MORNING + dt.timedelta(minutes=4)
     two_on_duty = [waits.snapshot(session, now).for_visit(v).minutes for v in queued]
     clinic.staff.cai.duty_status = DutyStatus.AWAY

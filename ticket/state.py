@@ -25,6 +25,7 @@ def ticket_state(visit: Visit, snapshot: QueueSnapshot) -> dict:
         "status": visit.status.value,
         "position": estimate.position if waiting else 0,
         "ahead": max(estimate.position - 1, 0) if waiting else 0,
+        # None (JSON null) when nobody on duty can serve them: the page says the desk will tell them.
         "expected_wait_minutes": estimate.minutes if waiting else 0,
         "room": visit.consultant.room if visit.consultant and visit.status == VisitStatus.CALLED else None,
     }

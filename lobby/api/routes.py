@@ -22,7 +22,7 @@ from .keys import key_for
 
 csrf.exempt(bp)
 # The kinds the contract lists for POST /visits without an appointment code.
-API_KINDS = (VisitKind.WALK_IN, VisitKind.RETURNING, VisitKind.POST_OP)
+API_KINDS = (VisitKind.WALK_IN, VisitKind.RETURNING, VisitKind.POST_OP, VisitKind.COMPLAINT, VisitKind.BROWSING)
 
 
 def error(code: str, status: int, /, **params):
@@ -101,8 +101,13 @@ def appointment_json(appointment) -> dict:
 def create_appointment():
     booking = schemas.body(schemas.Booking)
     booking.require("name", "phone")
+    fields = booking.model_dump()
+    # "consultant" names a consultant, "doctor" a doctor; the booking keeps whichever is named.
+    lookups.find_staff(db.session, fields["consultant"])
+    lookups.find_doctor(db.session, fields.pop("doctor"))
+    fields["consultant"] = fields["consultant"] or booking.doctor
     with unit_of_work(db.session):
-        appointment, created = appts.book(db.session, **booking.model_dump(), actor=g.actor)
+        appointment, created = appts.book(db.session, **fields, actor=g.actor)
     return jsonify(appointment_json(appointment)), 201 if created else 200
 
 
@@ -132,6 +137,7 @@ def cancel_appointment(public_id):
 
 
 def visit_json(visit, snapshot: waits.QueueSnapshot, staff_view: bool = False) -> dict:
+    waiting = visit.status == VisitStatus.WAITING
     estimate = snapshot.for_visit(visit)
     data = {
         "id": visit.public_id,
@@ -141,16 +147,23 @@ def visit_json(visit, snapshot: waits.QueueSnapshot, staff_view: bool = False) -
         "status": visit.status.value,
         "consultant": visit.consultant.username if visit.consultant else None,
         "room": visit.consultant.room if visit.consultant else None,
-        "position": estimate.position if visit.status == VisitStatus.WAITING else 0,
-        "expected_wait_minutes": estimate.minutes if visit.status == VisitStatus.WAITING else 0,
+        "position": estimate.position if waiting else 0,
+        # null (never 0) when nobody on duty can serve them: the reason says why.
+        "expected_wait_minutes": estimate.minutes if waiting or estimate.minutes is None else 0,
         "ticket_url": url_for("ticket.page", token=ticket_token(visit.public_id), _external=True),
     }
+    if estimate.minutes is None:
+        data["wait_unknown_reason"] = estimate.reason
     if staff_view:
         data.update(
             name=visit.client.name if visit.client else None,
             service=visit.service.code if visit.service else None,
+            doctor=visit.doctor.username if visit.doctor else None,
+            first_visit=visit.first_visit,
             triage_rule=visit.triage_rule,
             checked_in_at=visit.checked_in_at.isoformat(),
+            called_at=visit.called_at.isoformat() if visit.called_at else None,
+            left_reason=visit.left_reason,
             waited_minutes=int((snapshot.now - visit.checked_in_at).total_seconds() // 60),
         )
     return data
@@ -170,8 +183,11 @@ def check_in():
         name, phone = clean_name(body.name), normalise_phone(body.phone)
         service = lookups.find_service(db.session, body.service)
         requested = lookups.find_staff(db.session, body.consultant)
-        details = registration.VisitorDetails(name=name, phone=phone, service_id=service.id if service else None,
-                                              requested_id=requested.id if requested else None)
+        surgeon = lookups.find_doctor(db.session, body.surgeon, field="surgeon")
+        details = registration.VisitorDetails(
+            name=name, phone=phone, service_id=service.id if service else None,
+            requested_id=requested.id if requested else None, surgeon_id=surgeon.id if surgeon else None,
+            surgery_date=lookups.surgery_day(body.surgery_date, clinic_day(db.session)))
         return checkin.check_in_visitor(db.session, details, kind=kind, actor=g.actor, public_tablet=False,
                                         idempotency_key=key)
 
@@ -212,12 +228,13 @@ def call_next(username):
 
 @bp.post("/visits/<public_id>/transition")
 def transition(public_id):
-    wanted = schemas.body(schemas.Transition).to
+    body = schemas.body(schemas.Transition)
+    wanted = body.to
     if not isinstance(wanted, str) or wanted not in visits.TARGETS:
         raise ValidationError("status_invalid", field="to", status=str(wanted))
     with unit_of_work(db.session):
         visit = lookups.get_visit(db.session, public_id, lock=True)
-        visits.move(db.session, visit, wanted, actor=g.actor)
+        visits.move(db.session, visit, wanted, actor=g.actor, doctor=lookups.find_doctor(db.session, body.doctor))
     return jsonify(visit_json(visit, waits.snapshot(db.session), staff_view=True))
 
 
@@ -226,8 +243,9 @@ def reassign(public_id):
     body = schemas.body(schemas.Reassign)
     with unit_of_work(db.session):
         visit = lookups.get_visit(db.session, public_id, lock=True)
-        visits.reassign(db.session, visit, reason=body.reason or "", actor=g.actor,
-                        consultant=lookups.find_staff(db.session, body.consultant, roles=lookups.CARE),
+        # "consultant" names a consultant (a doctor is 422), "doctor" a doctor (post-op visitors).
+        named = lookups.find_staff(db.session, body.consultant) or lookups.find_doctor(db.session, body.doctor)
+        visits.reassign(db.session, visit, reason=body.reason or "", actor=g.actor, consultant=named,
                         line=lookups.find_line(db.session, body.line))
     return jsonify(visit_json(visit, waits.snapshot(db.session), staff_view=True))
 

@@ -36,6 +36,8 @@ class CheckIn(Body):
     kind: Any = "walk-in"  # the domain names what is wrong with it (kind_invalid)
     service: Text = None
     consultant: Text = None
+    surgeon: Text = None
+    surgery_date: Text = None
 
 
 class Booking(Body):
@@ -44,18 +46,39 @@ class Booking(Body):
     starts_at: Any = None  # an ISO 8601 string; the domain says starts_at_invalid otherwise
     service: Text = None
     consultant: Text = None
+    doctor: Text = None
+    surgeon: Text = None
+    surgery_date: Text = None
+    partner: Text = None
     external_id: Text = None
     note: Text = None
 
 
 class Transition(Body):
     to: Any = None  # one of visits.TARGETS, else status_invalid
+    doctor: Text = None
 
 
 class Reassign(Body):
     consultant: Text = None
+    doctor: Text = None
     line: Text = None
     reason: Text = None
+
+
+class ClientCare(Body):
+    """PATCH /clients/<id>: only the fields present change; null clears one."""
+
+    consultant: Text = None
+    surgeon: Text = None
+    surgery_date: Text = None
+    partner: Text = None
+    reason: Text = None
+
+
+class Duty(Body):
+    status: Any = None
+    until: Any = None
 
 
 def body(schema: type[Body]) -> Body:

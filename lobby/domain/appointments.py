@@ -14,10 +14,18 @@ from sqlalchemy.orm import Session, selectinload
 from ..models import Appointment, AppointmentStatus, Client, Visit
 from . import clock, events, identity
 from .audit import Actor, audit
+from .clients import update_care
 from .errors import Conflict, DomainError, NotFound, ValidationError
-from .lookups import CARE, find_service, find_staff
+from .lookups import (
+    CARE,
+    find_doctor,
+    find_partner,
+    find_service,
+    find_staff,
+    surgery_day,
+)
 from .phone import normalise_phone
-from .settings import clinic_zone, get_settings
+from .settings import clinic_day, clinic_zone, get_settings
 from .text import clean_name, clean_text, parse_day
 
 CODE_DIGITS = 6
@@ -62,6 +70,9 @@ def book(
     starts_at,
     service: str,
     consultant: str | None = None,
+    surgeon: str | None = None,
+    surgery_date: str | None = None,
+    partner: str | None = None,
     external_id: str | None = None,
     note: str | None = None,
     existing: Appointment | None = None,
@@ -70,7 +81,8 @@ def book(
 ) -> tuple[Appointment, bool]:
     """Create an appointment, or update `existing` or the one with the same external_id.
 
-    Returns (the appointment, whether it was created).
+    Returns (the appointment, whether it was created). `surgeon`, `surgery_date` and `partner`
+    (a store's code) are the client's care record, kept on the client when given.
     """
     now = now or clock.utcnow()
     name = clean_name(name)
@@ -84,6 +96,13 @@ def book(
     staff = find_staff(session, consultant, roles=CARE)  # a booking may name the consultant or the doctor
     if external_id is not None and (not isinstance(external_id, str) or len(external_id) > 120):
         raise ValidationError("external_id_invalid", field="external_id")
+    care = {}
+    if surgeon:
+        care["surgeon"] = find_doctor(session, surgeon, field="surgeon")
+    if surgery_date:
+        care["surgery_date"] = surgery_day(surgery_date, clinic_day(session, now))
+    if partner:
+        care["partner"] = find_partner(session, partner)
 
     appointment = existing
     if appointment is None and external_id:
@@ -92,6 +111,7 @@ def book(
     if not created and appointment.status != AppointmentStatus.BOOKED:
         raise Conflict("appointment_not_editable", status=appointment.status.value)
     client = client_for(session, name, phone)
+    update_care(session, client, care, reason="booking", actor=actor, require_reason=False)
     if created:
         appointment = Appointment(code=_new_code(session), external_id=external_id or None,
                                   status=AppointmentStatus.BOOKED, created_at=now)
@@ -219,6 +239,9 @@ def import_csv(session: Session, text: str, *, actor: Actor, now: dt.datetime | 
             _, created = book(session, name=row.get("name") or "", phone=row.get("phone") or "",
                               starts_at=row.get("starts_at") or "", service=(row.get("service") or "").strip(),
                               consultant=(row.get("consultant") or "").strip() or None,
+                              surgeon=(row.get("surgeon") or "").strip() or None,
+                              surgery_date=(row.get("surgery_date") or "").strip() or None,
+                              partner=(row.get("partner") or "").strip() or None,
                               external_id=(row.get("external_id") or "").strip() or None, actor=actor, now=now)
             savepoint.commit()
         except DomainError as err:

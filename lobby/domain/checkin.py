@@ -1,7 +1,7 @@
 """Check-in: the one way a visitor gets a ticket, whatever the surface (kiosk, desk, API).
 
 - `check_in_visitor`: someone who typed who they are (walk-in, returning, post-op,
-  complaint): the client these details prove, or a new one (never an edit of a client
+  complaint, browsing): the client these details prove, or a new one (never an edit of a client
   on file, see identity.py), then the ticket;
 - `check_in_appointment`: a booking, found by its code or its signed QR code;
 - `add_companion`: someone with a visitor, linked to their ticket, not queued;
@@ -31,6 +31,7 @@ from ..models import (
 from . import clock, triage
 from .appointments import check_arrival
 from .audit import Actor, audit
+from .duty import DutyBoard
 from .errors import Conflict, ValidationError
 from .identity import Identification, client_for, identify, mark_visit
 from .lookups import find_by_idempotency_key
@@ -58,6 +59,7 @@ def check_in(
     line: Line | None = None,
     appointment: Appointment | None = None,
     requested: Staff | None = None,
+    surgeon: Staff | None = None,
     idempotency_key: str | None = None,
     identification: Identification | None = None,
     actor: Actor,
@@ -85,9 +87,9 @@ def check_in(
         client = appointment.client
         service = appointment.service
         designated = appointment.staff
-    first_visit = kind in (VisitKind.APPOINTMENT, VisitKind.WALK_IN) and (
-        client is None or not _has_visited_before(session, client)
-    )
+    # A post-op visit (换药, 拆线) is never a first visit, whoever booked it.
+    first_visit = kind in (VisitKind.APPOINTMENT, VisitKind.WALK_IN) and not triage.is_post_op(
+        kind, service, line) and (client is None or not _has_visited_before(session, client))
     result = triage.triage(
         session,
         kind=kind,
@@ -97,6 +99,8 @@ def check_in(
         client=client,
         designated=designated,
         requested=requested,
+        surgeon=surgeon,
+        board=DutyBoard(session, now, day),
     )
     number = next_number(session, result.line, day)
     visit = Visit(
@@ -122,7 +126,7 @@ def check_in(
     if appointment is not None:
         appointment.status = AppointmentStatus.CHECKED_IN
     session.flush()  # the estimate reads the queue, this visit included
-    visit.predicted_wait_minutes = estimate_for_visit(session, visit, now).minutes
+    visit.predicted_wait_minutes = estimate_for_visit(session, visit, now).minutes  # None: nobody can say
     audit(session, actor, "check_in", visit, ticket=visit.ticket, rule=result.rule)
     _event(session, "visit.checked_in", visit)
     return visit
@@ -155,7 +159,7 @@ def check_in_once(session: Session, idempotency_key: str | None, make_visit) -> 
 
 # The kinds a visitor (or a colleague for them) registers as; appointments and companions have their own way.
 REGISTRATION_KINDS = {kind.value: kind for kind in (VisitKind.WALK_IN, VisitKind.RETURNING, VisitKind.POST_OP,
-                                                     VisitKind.COMPLAINT)}
+                                                     VisitKind.COMPLAINT, VisitKind.BROWSING)}
 
 
 def registration_kind(value: object, allowed: tuple[VisitKind, ...] | None = None) -> VisitKind:
@@ -181,7 +185,12 @@ def check_in_visitor(session: Session, details: VisitorDetails, *, kind: VisitKi
     client = client_for(session, found)
     service = session.get(Service, details.service_id) if details.service_id else None
     requested = session.get(Staff, details.requested_id) if details.requested_id else None
-    return check_in(session, kind=kind, client=client, service=service, requested=requested,
+    # Who operated is staff's or an integration's word, never the public tablet's.
+    surgeon = session.get(Staff, details.surgeon_id) if details.surgeon_id and not public_tablet else None
+    if found.client is None and not public_tablet:
+        # A new record made by staff or an integration may say who operated, and when.
+        client.surgeon, client.surgery_date = surgeon, details.surgery_date
+    return check_in(session, kind=kind, client=client, service=service, requested=requested, surgeon=surgeon,
                     idempotency_key=idempotency_key, identification=found, actor=actor)
 
 
@@ -219,4 +228,25 @@ def add_companion(session: Session, visit: Visit, *, name: str | None = None, ac
     return companion
 
 
-# --- state changes ------------------------------------------------------------------
+def become_walk_in(session: Session, visit: Visit, *, service: Service | None = None, actor: Actor,
+                   now: dt.datetime | None = None) -> Visit:
+    """A browsing visitor (纯参观) who wants a consultation after all: triaged as a walk-in now."""
+    if visit.kind != VisitKind.BROWSING or visit.status != S.WAITING:
+        raise Conflict("not_browsing", status=visit.status.value)
+    now = now or clock.utcnow()
+    result = triage.triage(session, kind=VisitKind.WALK_IN, day=visit.clinic_day, service=service,
+                           client=visit.client, board=DutyBoard(session, now, visit.clinic_day))
+    if result.line.id != visit.line_id:
+        visit.line = result.line
+        visit.number = next_number(session, result.line, visit.clinic_day)
+        visit.ticket = ticket_label(result.line, visit.number)
+    visit.kind, visit.service = VisitKind.WALK_IN, service
+    visit.consultant, visit.triage_rule = result.consultant, result.rule
+    visit.first_visit = visit.client is None or not session.scalar(select(exists().where(
+        Visit.client_id == visit.client_id, Visit.id != visit.id)))
+    visit.updated_at = now
+    session.flush()
+    visit.predicted_wait_minutes = estimate_for_visit(session, visit, now).minutes
+    audit(session, actor, "became_walk_in", visit, ticket=visit.ticket, rule=result.rule)
+    _event(session, "visit.checked_in", visit)
+    return visit

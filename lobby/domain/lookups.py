@@ -9,8 +9,9 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Line, Role, Service, Staff, Visit, VisitKind
+from ..models import Line, PartnerStore, Role, Service, Staff, Visit, VisitKind
 from .errors import NotFound, ValidationError
+from .text import parse_day
 from .visits import ACTIVE, QUEUED
 
 
@@ -84,3 +85,34 @@ def find_line(session: Session, code: str | None, field: str = "line") -> Line |
     if line is None:
         raise ValidationError("unknown_line", field=field, code=code)
     return line
+
+
+def find_doctor(session: Session, username: str | None, field: str = "doctor") -> Staff | None:
+    """An active doctor (a surgeon is a doctor), or ValidationError('unknown_doctor')."""
+    try:
+        return find_staff(session, username, field=field, roles=(Role.DOCTOR,))
+    except ValidationError:
+        raise ValidationError("unknown_doctor", field=field, username=username) from None
+
+
+def find_partner(session: Session, code: str | None, field: str = "partner") -> PartnerStore | None:
+    """An active partner store by its code (or, for stores without one, its name)."""
+    if not code:
+        return None
+    partner = session.scalars(select(PartnerStore).where(
+        PartnerStore.active, (PartnerStore.code == code) | (PartnerStore.name == code))).first()
+    if partner is None:
+        raise ValidationError("unknown_partner", field=field, code=code)
+    return partner
+
+
+def surgery_day(raw: object, today: dt.date, field: str = "surgery_date") -> dt.date | None:
+    """A surgery's day as YYYY-MM-DD, not in the future; None when not given."""
+    if raw is None or raw == "":
+        return None
+    day = parse_day(raw)
+    if day is None:
+        raise ValidationError("date_invalid", field=field)
+    if day > today:
+        raise ValidationError("surgery_date_future", field=field)
+    return day

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -20,6 +21,9 @@ class VisitorDetails(TypedIdentity):
 
     service_id: int | None = None
     requested_id: int | None = None
+    # Post-op visits named by staff or an integration: the operating surgeon and the surgery's day.
+    surgeon_id: int | None = None
+    surgery_date: dt.date | None = None
 
 
 def form_choices(session: Session) -> dict:
@@ -31,6 +35,8 @@ def form_choices(session: Session) -> dict:
         "lines": [(line, [s for s in line.services if s.active]) for line in lines if not line.post_op],
         "consultants": session.scalars(select(Staff).where(Staff.active, Staff.role == Role.CONSULTANT)
                                        .order_by(Staff.rotation_order)).all(),
+        "doctors": session.scalars(select(Staff).where(Staff.active, Staff.role == Role.DOCTOR)
+                                   .order_by(Staff.display_name)).all(),
         "partners": session.scalars(select(PartnerStore).where(PartnerStore.active)
                                     .order_by(PartnerStore.name)).all(),
         "genders": GENDERS,

@@ -62,7 +62,7 @@ LANGUAGES = ("zh_CN", "en")
 NUMBERS = {"long_wait_minutes": (1, 240), "kiosk_idle_seconds": (15, 900), "staff_idle_minutes": (5, 720),
            "early_arrival_minutes": (0, 720), "late_arrival_minutes": (0, 720), "retention_days": (30, 3650)}
 CLINIC_FIELDS = ("name", "timezone", "opens_at", "closes_at", "open_all_day", "mask_names_on_board",
-                 "speech_enabled", "speech_language", *NUMBERS)
+                 "speech_enabled", "speech_language", "ownership_rule", "rotation_counts_designated", *NUMBERS)
 
 
 def _unique(session: Session, model, row, **values) -> None:
@@ -141,12 +141,12 @@ def save_staff(session: Session, values: dict, *, actor: Actor, existing: Staff 
 
 def save_partner(session: Session, values: dict, *, actor: Actor,
                  existing: PartnerStore | None = None) -> PartnerStore:
-    _unique(session, PartnerStore, existing, name=values["name"])
+    _unique(session, PartnerStore, existing, name=values["name"], code=values.get("code"))
     partner = existing
     if partner is None:
         partner = PartnerStore()
         session.add(partner)
-    partner.name, partner.a_class = values["name"], values["a_class"]
+    partner.name, partner.a_class, partner.code = values["name"], values["a_class"], values.get("code") or None
     partner.consultant = session.get(Staff, values["consultant"]) if values["consultant"] else None
     partner.active = not values["closed"]
     _published(session, actor=actor, section="partner", partner=partner.name)

@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import (
-    DutyStatus,
     Line,
     Reassignment,
+    Role,
     Staff,
     Visit,
     VisitKind,
     VisitStatus,
 )
-from . import clock, events, triage
+from . import clock, dispatch, events, triage
 from .audit import Actor, audit
+from .clients import note_consultation
 from .errors import Conflict, IllegalTransition, ValidationError
 from .settings import clinic_day
 from .text import clean_text
@@ -37,6 +38,11 @@ TRANSITIONS: dict[VisitStatus, frozenset[VisitStatus]] = {
     S.NO_SHOW: frozenset({S.WAITING, S.LEFT}),
     S.DONE: frozenset(),
     S.LEFT: frozenset(),
+}
+
+# Complaints and browsing visitors are received at the desk: handled (done) or gone (left).
+DESK_TRANSITIONS: dict[VisitStatus, frozenset[VisitStatus]] = {
+    status: frozenset({S.DONE, S.LEFT}) if status == S.WAITING else frozenset() for status in S
 }
 
 QUEUED = (S.WAITING, S.CALLED)
@@ -76,18 +82,6 @@ def _companions(session: Session, visit: Visit) -> list[Visit]:
     return list(session.scalars(select(Visit).where(Visit.companion_of_id == visit.id)))
 
 
-def _consultant_busy_elsewhere(session: Session, consultant: Staff, visit: Visit) -> bool:
-    return session.scalar(
-        select(
-            exists().where(
-                Visit.consultant_id == consultant.id,
-                Visit.id != visit.id,
-                Visit.status.in_(IN_CONSULTATION),
-            )
-        )
-    )
-
-
 def transition(
     session: Session,
     visit: Visit,
@@ -95,13 +89,22 @@ def transition(
     *,
     actor: Actor,
     now: dt.datetime | None = None,
+    doctor: Staff | None = None,
 ) -> Visit:
-    """Move a visit along the state machine, or raise IllegalTransition."""
+    """Move a visit along the state machine, or raise IllegalTransition. A hand-off to the doctor
+    names him (`doctor`): he is busy while the visitor is with him, and may open the visit."""
     if visit.kind == VisitKind.COMPANION:
         raise IllegalTransition(visit.status.value, target.value)
     current = visit.status
-    if target not in TRANSITIONS[current]:
+    allowed = DESK_TRANSITIONS if visit.kind in dispatch.DESK_KINDS else TRANSITIONS
+    if target not in allowed[current]:
         raise IllegalTransition(current.value, target.value)
+    if target == S.WITH_DOCTOR:
+        if doctor is None:
+            raise ValidationError("doctor_required", field="doctor")
+        if doctor.role != Role.DOCTOR or not doctor.active:
+            raise ValidationError("unknown_doctor", field="doctor", username=doctor.username)
+        visit.doctor = doctor
     now = now or clock.utcnow()
     recall = current == S.CALLED and target == S.CALLED
     visit.status = target
@@ -113,20 +116,19 @@ def transition(
         setattr(visit, _TIMESTAMP[target], now)
 
     consultant = visit.consultant
-    if consultant is not None and consultant.on_duty:
-        if target in IN_CONSULTATION:
-            consultant.duty_status = DutyStatus.BUSY
-        elif current in IN_CONSULTATION and not _consultant_busy_elsewhere(session, consultant, visit):
-            consultant.duty_status = DutyStatus.AVAILABLE
+    # Who is busy follows from the visits in consultation (duty.busy_ids): nothing to set here.
     if target in (S.DONE, S.LEFT, S.NO_SHOW):
         for companion in _companions(session, visit):
             companion.status = target
             companion.updated_at = now
 
     action = "recall" if recall else target.value
-    audit(session, actor, action, visit, previous=current.value)
+    audit(session, actor, action, visit, previous=current.value,
+          **({"doctor": doctor.username} if target == S.WITH_DOCTOR else {}))
     _event(session, "visit.recalled" if recall else "visit.status_changed", visit, previous=current.value,
            room=consultant.room if consultant else None)
+    if target == S.DONE:
+        note_consultation(session, visit, actor=actor)  # 客户归属
     session.flush()
     return visit
 
@@ -144,7 +146,8 @@ TARGETS: dict[str, VisitStatus] = {
 }
 
 
-def move(session: Session, visit: Visit, target: object, *, actor: Actor, now: dt.datetime | None = None) -> Visit:
+def move(session: Session, visit: Visit, target: object, *, actor: Actor, now: dt.datetime | None = None,
+         doctor: Staff | None = None) -> Visit:
     """Move a visit to a target named as in TARGETS. "called" is a first call only, "recalled" is only
     for a visitor already called: two people pressing "call" at once give one call, not a recall."""
     status = TARGETS.get(target) if isinstance(target, str) else None
@@ -152,7 +155,7 @@ def move(session: Session, visit: Visit, target: object, *, actor: Actor, now: d
         raise ValidationError("status_invalid", field="to", status=str(target))
     if (target == "recalled") != (visit.status == S.CALLED and status == S.CALLED):
         raise IllegalTransition(visit.status.value, str(target))
-    return transition(session, visit, status, actor=actor, now=now)
+    return transition(session, visit, status, actor=actor, now=now, doctor=doctor)
 
 
 def call(session: Session, visit: Visit, *, actor: Actor, now: dt.datetime | None = None) -> Visit:
@@ -160,42 +163,32 @@ def call(session: Session, visit: Visit, *, actor: Actor, now: dt.datetime | Non
     return transition(session, visit, S.CALLED, actor=actor, now=now)
 
 
-def next_for(session: Session, consultant: Staff, day: dt.date) -> Visit | None:
-    """The visitor a consultant should call next: their own queue first, then the unassigned
-    visitors of lines they can take, in order of arrival."""
-    own = session.scalars(
+def next_for(session: Session, staff: Staff, day: dt.date) -> Visit | None:
+    """The visitor `staff` should call next: the longest-waiting among those they may serve
+    (dispatch.pick_next, the one rule)."""
+    candidates = session.scalars(
         select(Visit)
-        .where(Visit.clinic_day == day, Visit.status == S.WAITING, Visit.consultant_id == consultant.id,
-               Visit.kind != VisitKind.COMPANION)
+        .where(Visit.clinic_day == day, Visit.status == S.WAITING,
+               (Visit.consultant_id == staff.id) | Visit.consultant_id.is_(None),
+               Visit.kind.not_in(dispatch.NOT_QUEUED))
         .order_by(Visit.checked_in_at, Visit.id)
         # Two consultants calling at once on PostgreSQL: each takes a different visitor.
         .with_for_update(skip_locked=True, of=Visit)
-    ).first()
-    if own is not None:
-        return own
-    unassigned = session.scalars(
-        select(Visit)
-        .where(Visit.clinic_day == day, Visit.status == S.WAITING, Visit.consultant_id.is_(None),
-               Visit.kind.not_in([VisitKind.COMPANION, VisitKind.COMPLAINT]))
-        .order_by(Visit.checked_in_at, Visit.id)
-        .with_for_update(skip_locked=True, of=Visit)
     ).all()
-    for visit in unassigned:
-        if triage.fits(consultant, triage.wanted_specialties(visit.line, visit.service)):
-            return visit
-    return None
+    return dispatch.pick_next(staff, candidates)
 
 
 def call_next(session: Session, consultant: Staff, *, actor: Actor,
               now: dt.datetime | None = None) -> Visit:
-    """Call the next visitor for a consultant, or raise Conflict('nobody_waiting')."""
+    """Call the next visitor for a consultant, or raise Conflict('nobody_waiting'). An unassigned
+    visitor becomes hers, and a first visit so received counts on her 轮牌."""
     now = now or clock.utcnow()
     visit = next_for(session, consultant, clinic_day(session, now))
     if visit is None:
         raise Conflict("nobody_waiting", consultant=consultant.username)
     if visit.consultant_id is None:
         visit.consultant = consultant
-        visit.triage_rule = visit.triage_rule if visit.triage_rule != triage.UNASSIGNED else "call_next"
+        visit.triage_rule = triage.CALL_NEXT
         for companion in _companions(session, visit):
             companion.consultant = consultant
     return call(session, visit, actor=actor, now=now)
@@ -211,7 +204,9 @@ def reassign(
     actor: Actor,
     now: dt.datetime | None = None,
 ) -> Visit:
-    """Give a queued visitor another consultant (换人咨询) or line, with a reason.
+    """Give a visitor another consultant (换人咨询) or line, with a reason: while queued, or during
+    the consultation (seed 002 §6.11), when the first consultant is freed and the new one takes
+    over in the room.
 
     A new line means a new ticket number on that line; the visitor keeps their
     place by arrival time. A called visitor goes back to waiting for the new one.
@@ -220,8 +215,10 @@ def reassign(
                         too_long_code="reason_too_long")
     if consultant is None and line is None:
         raise ValidationError("reassign_needs_target", field="consultant")
-    if visit.kind == VisitKind.COMPANION or visit.status not in QUEUED:
+    if visit.kind in dispatch.NOT_QUEUED or visit.status not in QUEUED + (S.WITH_CONSULTANT,):
         raise Conflict("reassign_not_queued", status=visit.status.value)
+    if visit.status == S.WITH_CONSULTANT and (consultant is None or line is not None):
+        raise Conflict("reassign_in_room_needs_consultant", status=visit.status.value)
     if (consultant is None or consultant.id == visit.consultant_id) and (line is None or line.id == visit.line_id):
         raise Conflict("reassign_same")
     now = now or clock.utcnow()
@@ -245,9 +242,12 @@ def reassign(
             visit.consultant = None
     if consultant is not None:
         visit.consultant = consultant
-    visit.triage_rule = "reassigned"
+    visit.triage_rule = triage.REASSIGNED
     if visit.status == S.CALLED:
         visit.status = S.WAITING
+    elif visit.status == S.WITH_CONSULTANT:
+        # The new consultant takes over in the room: a new consultation starts now.
+        visit.consultation_started_at = now
     visit.updated_at = now
     for companion in _companions(session, visit):
         companion.consultant = visit.consultant

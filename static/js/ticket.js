@@ -13,7 +13,9 @@
     wait.hidden = state.status !== "waiting";
     if (state.status === "waiting") {
       position.textContent = state.ahead ? text("Ahead").replace("{n}", state.ahead) : text("Next");
-      wait.textContent = text("Wait").replace("{n}", state.expected_wait_minutes);
+      // null: nobody on duty can say when (never shown as "no wait").
+      wait.textContent = state.expected_wait_minutes === null ? text("WaitUnknown")
+        : text("Wait").replace("{n}", state.expected_wait_minutes);
     } else if (state.status === "called") {
       position.textContent = state.room ? text("Called").replace("{room}", state.room) : text("CalledDesk");
       if (navigator.vibrate) navigator.vibrate([300, 150, 300]);
