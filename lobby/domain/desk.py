@@ -17,6 +17,7 @@ from ..models import (
     VisitStatus,
 )
 from . import triage
+from .dispatch import DESK_KINDS
 from .duty import DutyBoard
 from .settings import get_settings
 from .visits import ACTIVE, QUEUED
@@ -35,6 +36,7 @@ class Alert:
     who: str | None = None  # the absent person's name
     back_at: object = None  # when they are back today, if known
     others: tuple[str, ...] = ()  # who else fits and is on duty
+    away: bool = False  # away (coming back) rather than off
 
 
 @dataclass(frozen=True)
@@ -75,8 +77,9 @@ def alerts_for(visit: Visit, board: DutyBoard, estimate) -> tuple[Alert, ...]:
             alerts.append(Alert("surgeon_absent", client.surgeon.display_name, board.of(client.surgeon).back_at,
                                 who_else_fits(visit, board)))
     elif visit.consultant is not None and board.of(visit.consultant).absent:
-        alerts.append(Alert("assignee_absent", visit.consultant.display_name, board.of(visit.consultant).back_at,
-                            who_else_fits(visit, board)))
+        duty = board.of(visit.consultant)
+        alerts.append(Alert("assignee_absent", visit.consultant.display_name, duty.back_at,
+                            who_else_fits(visit, board), away=duty.status.value == "away"))
     if estimate.reason == NOBODY_ON_DUTY and not visit.line.post_op:
         alerts.append(Alert("nobody_on_duty"))
     return tuple(alerts)
@@ -123,7 +126,8 @@ def desk_list(session: Session, snapshot: QueueSnapshot, *, line_code: str | Non
                             (snapshot.day - surgery).days if surgery else None))
     if sort == "wait":
         rows.sort(key=lambda r: (not (r.visit.status == S.WAITING), -r.waited_minutes))
-    return DeskList(rows, sum(1 for r in rows if r.long_wait), sum(1 for r in rows if r.visit.status == S.WAITING))
+    return DeskList(rows, sum(1 for r in rows if r.long_wait),
+                    sum(1 for r in rows if r.visit.status == S.WAITING and r.visit.kind not in DESK_KINDS))
 
 
 @dataclass(frozen=True)
