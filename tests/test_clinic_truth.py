@@ -331,3 +331,59 @@ def test_the_desk_sets_the_surgeon_on_the_visitors_page_with_a_reason(app, api, 
     assert client == ("dr_sun", dt.date(2026, 3, 1))
     assert "alert-find_surgeon" not in desk.get("/admin/").get_data(as_text=True)
     assert query(lambda s: s.query(Staff).filter_by(username="amy").one().duty_status) == DutyStatus.AVAILABLE
+
+
+def test_named_first_visits_count_on_the_rotation_board_only_if_the_clinic_says_so(api, query):
+    from lobby.models import ClinicSettings
+
+    visit_in(api, {"consultant": "amy"})
+    assert visit_in(api, {"phone": "13612345670"})["consultant"] == "amy"  # the request used no turn
+
+    def count_named(session):
+        session.query(ClinicSettings).one().rotation_counts_designated = True
+        session.commit()
+
+    query(count_named)
+    # Now Amy has two first visits and Bea none: the next goes to Bea.
+    assert visit_in(api, {"phone": "13612345671"})["consultant"] == "bea"
+
+
+def test_the_latest_consultant_becomes_the_own_one_when_the_clinic_keeps_the_latest(api, frozen_clock, query):
+    from lobby.models import ClinicSettings
+
+    def keep_latest(session):
+        session.query(ClinicSettings).one().ownership_rule = "latest"
+        session.commit()
+
+    first = visit_in(api, {"consultant": "amy"})
+    move(api, first, "called", "with_consultant", "done")
+    next_day(api, frozen_clock)
+    second = visit_in(api, {"kind": "returning", "consultant": "bea"})
+    move(api, second, "called", "with_consultant", "done")
+    owner = api.get("/api/v1/clients", query_string={"phone": "13912345678"}).get_json()[0]["consultant"]
+    assert owner == "amy"  # "first": the first consultant stays hers
+    query(keep_latest)
+    third = visit_in(api, {"kind": "returning", "consultant": "bea"})
+    move(api, third, "called", "with_consultant", "done")
+    assert api.get("/api/v1/clients", query_string={"phone": "13912345678"}).get_json()[0]["consultant"] == "bea"
+
+
+def test_a_csv_import_carries_the_surgeon_the_surgery_date_and_the_partner_store(app, api, query):
+    from lobby.database import unit_of_work
+    from lobby.domain import appointments
+    from lobby.extensions import db
+    from lobby.models import PartnerStore
+
+    from .factories import ACTOR
+
+    with app.app_context():
+        db.session.query(PartnerStore).filter_by(name="A-class store").one().code = "AC01"
+        db.session.commit()
+        text = ("name,phone,starts_at,service,surgeon,surgery_date,partner\n"
+                "李娜,13700137000,2026-03-10T15:00:00+08:00,sutures,dr_sun,2026-03-01,AC01\n"
+                "王芳,13700137001,2026-03-10T15:00:00+08:00,peel,amy,,\n")
+        with unit_of_work(db.session):
+            report = appointments.import_csv(db.session, text, actor=ACTOR)
+    assert report.imported == 1 and [r[1:3] for r in report.rejected] == [("surgeon", "unknown_doctor")]
+    client = query(lambda s: [(c.surgeon.username, c.surgery_date, c.partner.code) for c in s.query(Client)])
+    assert client == [("dr_sun", dt.date(2026, 3, 1), "AC01")]
