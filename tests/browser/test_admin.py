@@ -76,7 +76,9 @@ def test_screens_of_the_desk(api, server, browser, artifacts):
     desk.wait_for_selector("tr[data-code]")
     desk.screenshot(path=str(artifacts / "admin-appointments.png"), full_page=True)
     desk.goto(server.url + "/admin/")
-    desk.locator('tr[data-ticket="A001"] .visitor a').click()
+    # Open the visitor by the row's link (a live refresh landing at the moment of a click can swallow it:
+    # the desk's live-update work belongs to another issue; this test is about the detail page).
+    desk.goto(server.url + desk.locator('tr[data-ticket="A001"] .visitor a').get_attribute("href"))
     desk.get_by_role("button", name="查看答案").click()
     desk.wait_for_selector("dl.answers")
     assert "乳胶" in desk.inner_text("dl.answers")
