@@ -14,8 +14,7 @@ from lobby.domain.phone import normalise_phone
 from lobby.domain.questionnaire import yes
 from lobby.domain.settings import LANGUAGES, NUMBERS, SPECIALTIES
 from lobby.domain.text import clean_name, clean_text, parse_day, parse_id, visible
-from lobby.extensions import db
-from lobby.forms import Form, choice, domain, refuse, row_of
+from lobby.forms import Form, choice, domain, refuse, row_of, surgery_date
 from lobby.models import Line, PartnerStore, Role, Service, Staff
 
 
@@ -178,20 +177,9 @@ class CareForm(Form):
 
     consultant = StringField(validators=[row_of(Staff, code="unknown_consultant", active=True, role=Role.CONSULTANT)])
     surgeon = StringField(validators=[row_of(Staff, code="unknown_doctor", active=True, role=Role.DOCTOR)])
-    surgery_date = StringField()
+    surgery_date = StringField(validators=[surgery_date])
     partner = StringField(validators=[row_of(PartnerStore, active=True)])
     reason = StringField()
-
-    @staticmethod
-    def validate_surgery_date(form, field):
-        from lobby.domain.errors import ValidationError
-        from lobby.domain.lookups import surgery_day
-        from lobby.domain.settings import clinic_day
-
-        try:
-            field.data = surgery_day((field.data or "").strip(), clinic_day(db.session))
-        except ValidationError as err:
-            refuse(err.code)
 
 
 class LoginForm(Form):

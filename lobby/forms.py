@@ -99,6 +99,17 @@ def row_of(model, code: str = "choice_invalid", **where):
     return check
 
 
+def surgery_date(form, field: Field):
+    """A surgery's day (YYYY-MM-DD, not in the future), or None when empty."""
+    from .domain.lookups import surgery_day
+    from .domain.settings import clinic_day
+
+    try:
+        field.data = surgery_day((field.data or "").strip(), clinic_day(db.session))
+    except DomainInvalid as err:
+        refuse(err.code)
+
+
 def birth_year(required: bool):
     def check(form, field: Field):
         from .domain import clock
@@ -131,7 +142,7 @@ class VisitorForm(Form):
     consultant = StringField()
     # Post-op visits registered by staff: who operated, and when.
     surgeon = StringField()
-    surgery_date = StringField()
+    surgery_date = StringField(validators=[surgery_date])
 
     def __init__(self, *args, full: bool = True, **kwargs):
         from .models import PartnerStore, Role, Service, Staff
@@ -145,17 +156,6 @@ class VisitorForm(Form):
             [self._service_required] if full else [])
         self.consultant.validators = [row_of(Staff, active=True, role=Role.CONSULTANT)]
         self.surgeon.validators = [row_of(Staff, code="unknown_doctor", active=True, role=Role.DOCTOR)]
-
-    @staticmethod
-    def validate_surgery_date(form, field):
-        from .domain.errors import ValidationError
-        from .domain.lookups import surgery_day
-        from .domain.settings import clinic_day
-
-        try:
-            field.data = surgery_day((field.data or "").strip(), clinic_day(db.session))
-        except ValidationError as err:
-            refuse(err.code)
 
     @staticmethod
     def _service_required(form, field):

@@ -38,7 +38,7 @@ from .lookups import find_by_idempotency_key
 from .registration import VisitorDetails
 from .settings import clinic_day
 from .text import clean_name
-from .tickets import next_number, ticket_label
+from .tickets import move_to_line, next_number, ticket_label
 from .visits import ACTIVE, S, _event
 from .waits import estimate_for_visit
 
@@ -80,6 +80,7 @@ def check_in(
         if existing is not None:
             return existing
     day = clinic_day(session, now)
+    board = DutyBoard(session, now, day)  # who is there: read once for triage and the estimate
     designated = None
     if appointment is not None:
         # Whether the booking may be checked in now is check_in_appointment's question;
@@ -100,7 +101,7 @@ def check_in(
         designated=designated,
         requested=requested,
         surgeon=surgeon,
-        board=DutyBoard(session, now, day),
+        board=board,
     )
     number = next_number(session, result.line, day)
     visit = Visit(
@@ -126,7 +127,7 @@ def check_in(
     if appointment is not None:
         appointment.status = AppointmentStatus.CHECKED_IN
     session.flush()  # the estimate reads the queue, this visit included
-    visit.predicted_wait_minutes = estimate_for_visit(session, visit, now).minutes  # None: nobody can say
+    visit.predicted_wait_minutes = estimate_for_visit(session, visit, now, board).minutes  # None: nobody can say
     audit(session, actor, "check_in", visit, ticket=visit.ticket, rule=result.rule)
     _event(session, "visit.checked_in", visit)
     return visit
@@ -234,19 +235,18 @@ def become_walk_in(session: Session, visit: Visit, *, service: Service | None = 
     if visit.kind != VisitKind.BROWSING or visit.status != S.WAITING:
         raise Conflict("not_browsing", status=visit.status.value)
     now = now or clock.utcnow()
+    board = DutyBoard(session, now, visit.clinic_day)
     result = triage.triage(session, kind=VisitKind.WALK_IN, day=visit.clinic_day, service=service,
-                           client=visit.client, board=DutyBoard(session, now, visit.clinic_day))
+                           client=visit.client, board=board)
     if result.line.id != visit.line_id:
-        visit.line = result.line
-        visit.number = next_number(session, result.line, visit.clinic_day)
-        visit.ticket = ticket_label(result.line, visit.number)
+        move_to_line(session, visit, result.line)
     visit.kind, visit.service = VisitKind.WALK_IN, service
     visit.consultant, visit.triage_rule = result.consultant, result.rule
     visit.first_visit = visit.client is None or not session.scalar(select(exists().where(
         Visit.client_id == visit.client_id, Visit.id != visit.id)))
     visit.updated_at = now
     session.flush()
-    visit.predicted_wait_minutes = estimate_for_visit(session, visit, now).minutes
+    visit.predicted_wait_minutes = estimate_for_visit(session, visit, now, board).minutes
     audit(session, actor, "became_walk_in", visit, ticket=visit.ticket, rule=result.rule)
     _event(session, "visit.checked_in", visit)
     return visit

@@ -34,6 +34,13 @@ def next_number(session: Session, line: Line, day: dt.date) -> int:
     return session.execute(stmt).scalar_one()
 
 
+def move_to_line(session: Session, visit, line: Line) -> None:
+    """The visit takes the next ticket of `line` (a reassignment, a browsing visitor turned walk-in)."""
+    visit.line = line
+    visit.number = next_number(session, line, visit.clinic_day)
+    visit.ticket = ticket_label(line, visit.number)
+
+
 def ticket_label(line: Line, number: int) -> str:
     """B + 7 -> B007."""
     return f"{line.prefix}{number:03d}"

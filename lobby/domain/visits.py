@@ -23,7 +23,7 @@ from .clients import note_consultation
 from .errors import Conflict, IllegalTransition, ValidationError
 from .settings import clinic_day
 from .text import clean_text
-from .tickets import next_number, ticket_label
+from .tickets import move_to_line
 
 S = VisitStatus
 
@@ -232,10 +232,7 @@ def reassign(
     )
     previous_ticket = visit.ticket
     if line is not None and line.id != visit.line_id:
-        number = next_number(session, line, visit.clinic_day)
-        visit.line = line
-        visit.number = number
-        visit.ticket = ticket_label(line, number)
+        move_to_line(session, visit, line)
         if consultant is None and visit.consultant is not None and not triage.fits(
             visit.consultant, triage.wanted_specialties(line, visit.service)
         ):

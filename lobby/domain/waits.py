@@ -158,11 +158,12 @@ def snapshot(session: Session, now: dt.datetime | None = None) -> QueueSnapshot:
     return QueueSnapshot(session, clinic_day(session, now), now)
 
 
-def estimate_for_visit(session: Session, visit: Visit, now: dt.datetime | None = None) -> WaitEstimate:
+def estimate_for_visit(session: Session, visit: Visit, now: dt.datetime | None = None,
+                       board: DutyBoard | None = None) -> WaitEstimate:
     if visit.kind in DESK_KINDS:
         return WaitEstimate(None, 0, FRONT_DESK)
     if visit.status != S.WAITING:
         return WaitEstimate(0, 0)
     now = now or clock.utcnow()
-    return QueueSnapshot(session, visit.clinic_day, now).for_visit(visit)
+    return QueueSnapshot(session, visit.clinic_day, now, board).for_visit(visit)
 
