@@ -144,6 +144,8 @@ class ClinicSettings(db.Model):
     ownership_rule: Mapped[str] = mapped_column(String(10), default="first", server_default="first")
     # Whether a first visit that named its consultant (booking, request, A-class store) counts on the 轮牌.
     rotation_counts_designated: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # A waiting visitor is told again (phone notice, desk prompt) when their expected call moves by more.
+    retell_threshold_minutes: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
 
     @classmethod
     def with_defaults(cls) -> ClinicSettings:
@@ -368,6 +370,14 @@ class Visit(db.Model):
     recall_count: Mapped[int] = mapped_column(Integer, default=0)
     # The wait we told the visitor at check-in, to measure the estimator later.
     predicted_wait_minutes: Mapped[int | None] = mapped_column(Integer)
+    predicted_wait_max_minutes: Mapped[int | None] = mapped_column(Integer)
+    # What the visitor was last told (at check-in, then each time it moved: domain/retell.py), when,
+    # and whether the desk still has to tell them in person.
+    told_wait_minutes: Mapped[int | None] = mapped_column(Integer)
+    told_wait_max_minutes: Mapped[int | None] = mapped_column(Integer)
+    told_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    retold_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    desk_must_tell: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     note: Mapped[str | None] = mapped_column(Text)
     # A check-in whose typed identity the desk must look at (see domain/identity.py): the flag, the
     # client on file it was compared with, and typed values that differ from the file.

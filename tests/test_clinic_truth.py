@@ -236,7 +236,7 @@ def test_a_complaint_goes_to_the_desk_adds_no_wait_and_stays_off_the_board(app, 
     assert complaint["consultant"] is None and complaint["expected_wait_minutes"] is None
     assert complaint["wait_unknown_reason"] == "front_desk"
     after = visit_in(api, {"phone": "13612345672"})["expected_wait_minutes"]
-    assert after == before + 20  # one peel more ahead, nothing for the complaint
+    assert before + 18 <= after <= before + 22  # one peel (20 min) more ahead, nothing for the complaint
     assert complaint["ticket"] not in client.get("/display/").get_data(as_text=True)
     assert first["ticket"] in client.get("/display/").get_data(as_text=True)
     assert api.post("/api/v1/consultants/amy/call-next").get_json()["id"] == first["id"]
@@ -281,6 +281,7 @@ def test_nobody_on_duty_means_an_unknown_wait_never_soon(app, api, client, query
         api.post(f"/api/v1/staff/{name}/duty", json={"status": "off"})
     visit = visit_in(api, {})
     assert visit["expected_wait_minutes"] is None and visit["wait_unknown_reason"] == "nobody_on_duty"
+    assert visit["expected_wait_max_minutes"] is None
     phone = client.get(visit["ticket_url"].replace("http://localhost", ""))
     assert "前台会告诉您需要等候多久" in phone.get_data(as_text=True)
     state = client.get(visit["ticket_url"].replace("http://localhost", "") + "/state.json").get_json()

@@ -36,6 +36,7 @@ from .errors import Conflict, ValidationError
 from .identity import Identification, client_for, identify, mark_visit
 from .lookups import find_by_idempotency_key
 from .registration import VisitorDetails
+from .retell import remember_told
 from .settings import clinic_day
 from .text import clean_name
 from .tickets import move_to_line, next_number, ticket_label
@@ -127,7 +128,7 @@ def check_in(
     if appointment is not None:
         appointment.status = AppointmentStatus.CHECKED_IN
     session.flush()  # the estimate reads the queue, this visit included
-    visit.predicted_wait_minutes = estimate_for_visit(session, visit, now, board).minutes  # None: nobody can say
+    remember_told(visit, estimate_for_visit(session, visit, now, board), now)  # None: nobody can say
     audit(session, actor, "check_in", visit, ticket=visit.ticket, rule=result.rule)
     _event(session, "visit.checked_in", visit)
     return visit
@@ -246,7 +247,7 @@ def become_walk_in(session: Session, visit: Visit, *, service: Service | None = 
         Visit.client_id == visit.client_id, Visit.id != visit.id)))
     visit.updated_at = now
     session.flush()
-    visit.predicted_wait_minutes = estimate_for_visit(session, visit, now, board).minutes
+    remember_told(visit, estimate_for_visit(session, visit, now, board), now)
     audit(session, actor, "became_walk_in", visit, ticket=visit.ticket, rule=result.rule)
     _event(session, "visit.checked_in", visit)
     return visit

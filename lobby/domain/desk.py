@@ -50,6 +50,7 @@ class DeskRow:
     long_wait: bool
     alerts: tuple[Alert, ...] = ()
     days_since_surgery: int | None = None
+    expected_wait_upper: int | None = None
 
 
 def who_else_fits(visit: Visit, board: DutyBoard) -> tuple[str, ...]:
@@ -123,7 +124,8 @@ def desk_list(session: Session, snapshot: QueueSnapshot, *, line_code: str | Non
         rows.append(DeskRow(visit, waited, estimate.minutes if waiting else 0, estimate.position if waiting else 0,
                             list(flags.get(visit.id) or []), companions.get(visit.id, 0),
                             waiting and waited >= threshold, alerts_for(visit, snapshot.board, estimate),
-                            (snapshot.day - surgery).days if surgery else None))
+                            (snapshot.day - surgery).days if surgery else None,
+                            estimate.upper if waiting else 0))
     if sort == "wait":
         rows.sort(key=lambda r: (not (r.visit.status == S.WAITING), -r.waited_minutes))
     return DeskList(rows, sum(1 for r in rows if r.long_wait),

@@ -1,7 +1,8 @@
 """Who is there (当班情况): each person's duty now, from the day's roster (排班) and the desk's word.
 
 Duty, in the order it is decided:
-1. the desk's word for today (available / away / off), until the time it gave, if any;
+1. the desk's word for today (available / away / off), until the time it gave, if any (on a day
+   without a roster, someone "away until 12:00" is available from 12:00);
 2. the day's roster: on shift → available, in a break → away until it ends, before or after
    the shift → off; someone not on a day's roster is off that day;
 3. a standing status given with no day (the demo seed, a new account), until the day is closed;
@@ -34,7 +35,7 @@ DESK_STATUSES = {D.AVAILABLE.value: D.AVAILABLE, D.AWAY.value: D.AWAY, D.OFF.val
 @dataclass(frozen=True)
 class Duty:
     status: DutyStatus
-    # Why: desk, roster, break, before_shift, shift_over, not_rostered, standing, no_word.
+    # Why: desk, roster, break, before_shift, shift_over, not_rostered, back, standing, no_word.
     reason: str
     # When this person is next available today, if known (a break's end, the shift's start,
     # the end of the desk's "away until").
@@ -81,6 +82,8 @@ def decide(staff: Staff, shift: RosterShift | None, day_has_roster: bool, busy: 
         duty = _by_roster(shift, now, tz)
     elif day_has_roster:
         duty = Duty(D.OFF, "not_rostered")
+    elif staff.duty_day == day and staff.duty_until is not None:
+        duty = Duty(D.AVAILABLE, "back")  # "away until 12:00" on a day without a roster: back at 12:00
     elif staff.duty_day is None and staff.duty_status != D.OFF:
         duty = Duty(D.AVAILABLE if staff.duty_status == D.BUSY else staff.duty_status, "standing")
     else:
@@ -112,6 +115,32 @@ class DutyBoard:
 
     def serving(self, role: Role | None = None) -> list[Staff]:
         return [m for m in self.staff if self.of(m).serving and (role is None or m.role == role)]
+
+    def on_duty_spans(self, member: Staff) -> list[tuple[dt.datetime, dt.datetime]]:
+        """When `member` will be on duty from now to the end of the day, as [start, end) instants:
+        the same rules as `decide`, asked at every instant where their answer can change (the
+        desk's "until", the shift's start and end, each break's start and end)."""
+        _, day_end = clock.day_bounds(self.day, self.tz)
+        if self.now >= day_end:
+            return []
+        shift = self.shifts.get(member.id)
+        changes = {self.now, day_end}
+        if member.duty_day == self.day and member.duty_until is not None:
+            changes.add(member.duty_until)
+        if shift is not None:
+            changes |= {_at(self.day, shift.starts, self.tz), _at(self.day, shift.ends, self.tz)}
+            for start, end in parse_breaks(shift.breaks):
+                changes |= {_at(self.day, start, self.tz), _at(self.day, end, self.tz)}
+        instants = sorted(t for t in changes if self.now <= t <= day_end)
+        spans: list[tuple[dt.datetime, dt.datetime]] = []
+        for start, end in zip(instants, instants[1:]):
+            if not decide(member, shift, bool(self.shifts), False, self.day, start, self.tz).serving:
+                continue
+            if spans and spans[-1][1] == start:
+                spans[-1] = (spans[-1][0], end)
+            else:
+                spans.append((start, end))
+        return spans
 
 
 def busy_ids(session: Session, day: dt.date) -> set[int]:

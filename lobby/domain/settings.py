@@ -60,7 +60,8 @@ SPECIALTIES = ("skin", "injectables", "eyes", "nose", "body")
 LANGUAGES = ("zh_CN", "en")
 # Thresholds a clinic may set: (lowest, highest).
 NUMBERS = {"long_wait_minutes": (1, 240), "kiosk_idle_seconds": (15, 900), "staff_idle_minutes": (5, 720),
-           "early_arrival_minutes": (0, 720), "late_arrival_minutes": (0, 720), "retention_days": (30, 3650)}
+           "early_arrival_minutes": (0, 720), "late_arrival_minutes": (0, 720), "retention_days": (30, 3650),
+           "retell_threshold_minutes": (3, 120)}
 CLINIC_FIELDS = ("name", "timezone", "opens_at", "closes_at", "open_all_day", "mask_names_on_board",
                  "speech_enabled", "speech_language", "ownership_rule", "rotation_counts_designated", *NUMBERS)
 

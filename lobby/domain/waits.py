@@ -1,34 +1,33 @@
-"""Expected waits: a first estimator by list scheduling.
+"""Expected waits: the clinic's own dispatch, simulated forward in time (forecast.py).
 
-Every consultant (or doctor) on duty is free at some instant: now, when the
-visitor with them is expected to finish (typical service minutes), or when
-their break ends. Waiting visitors are taken in order of arrival; a visitor
-assigned to someone starts when that person is free, an unassigned one when the
-first fitting person is. The wait is that start minus now.
+The estimate runs what the clinic will do: the roster with its breaks and the desk's "away
+until", the visits in progress (how long such visits run, given they have lasted this long), and
+call-next's own rule, with durations learned from the clinic's history (durations.py). Run RUNS
+times with durations drawn from what was learned, it tells a visitor "about" the median of their
+simulated waits and "at most" the UPPER_QUANTILE (seed 002 §6.12: never promise a time you
+cannot be sure of).
 
-Nobody who could serve a visitor is on duty (or back today): the wait is
-unknown (None, with a reason), never 0 — the visitor is told the desk will tell
-them (seed 002 §6.12: never promise a time you cannot keep).
+Nobody who could serve a visitor is on duty (or back today): the wait is unknown (None, with a
+reason), never 0 — the visitor is told the desk will tell them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ..models import Line, Role, Visit, VisitStatus
-from . import clock, triage
-from .dispatch import DESK_KINDS, NOT_QUEUED
+from ..models import Line, Visit, VisitKind, VisitStatus
+from . import clock, durations, forecast
+from .dispatch import DESK_KINDS, NOT_QUEUED, may_serve
 from .duty import DutyBoard
 from .settings import clinic_day
 
-DEFAULT_SERVICE_MINUTES = 20
 S = VisitStatus
-
+RUNS = 24
+UPPER_QUANTILE = 0.9
 
 # Why a wait is unknown.
 NOBODY_ON_DUTY = "nobody_on_duty"        # nobody who could serve them is on duty today
@@ -38,9 +37,10 @@ FRONT_DESK = "front_desk"                # complaints and browsing: the desk rec
 
 @dataclass(frozen=True)
 class WaitEstimate:
-    minutes: int | None  # None: unknown, see `reason`
-    position: int  # 1 = next for their consultant (or line, when unassigned)
+    minutes: int | None  # about; None: unknown, see `reason`
+    position: int  # 1 = the next their consultant (or whoever takes them) will call
     reason: str | None = None
+    upper: int | None = None  # at most (UPPER_QUANTILE of the simulated days)
 
 
 @dataclass(frozen=True)
@@ -48,11 +48,21 @@ class LineWait:
     line_id: int
     waiting: int
     minutes: int | None  # for someone checking in now, unassigned; None when nobody can serve
+    upper: int | None = None
 
 
-def _duration(visit: Visit) -> float:
-    minutes = visit.service.typical_minutes if visit.service is not None else DEFAULT_SERVICE_MINUTES
-    return float(minutes or DEFAULT_SERVICE_MINUTES)
+@dataclass(frozen=True)
+class _Newcomer:
+    """Someone who would check in now on a line, asking for nobody: who could take them."""
+    line: Line
+    kind: VisitKind = VisitKind.WALK_IN
+    consultant_id: None = None
+    service: None = None
+
+
+def _queue_key(visit: Visit) -> tuple:
+    """The queue a visitor stands in: their consultant's, else their line's."""
+    return ("c", visit.consultant_id) if visit.consultant_id else ("l", visit.line_id)
 
 
 def _minutes_between(later: dt.datetime, earlier: dt.datetime) -> float:
@@ -62,7 +72,9 @@ def _minutes_between(later: dt.datetime, earlier: dt.datetime) -> float:
 class QueueSnapshot:
     """The day's queue as one simulation, so every estimate agrees with every other."""
 
-    def __init__(self, session: Session, day: dt.date, now: dt.datetime, board: DutyBoard | None = None):
+    def __init__(self, session: Session, day: dt.date, now: dt.datetime, board: DutyBoard | None = None,
+                 model: durations.DurationModel | None = None, runs: int = RUNS,
+                 extra_servers: list[forecast.Server] = ()):
         self.now = now
         self.day = day
         visits = session.scalars(
@@ -77,64 +89,93 @@ class QueueSnapshot:
             .order_by(Visit.checked_in_at, Visit.id)
         ).all()
         self.board = board or DutyBoard(session, now, day)
-        # Everyone who sees visitors and is on duty, or back later today (a break, "away until").
-        self.consultants = [m for m in self.board.staff
-                            if self.board.of(m).serving or self._back_today(self.board.of(m).back_at)]
-        # Minutes from now until each of them is free.
-        self.free_in: dict[int, float] = {
-            c.id: 0.0 if self.board.of(c).serving else _minutes_between(self.board.of(c).back_at, now)
-            for c in self.consultants}
+        self.model = model or durations.for_day(session, day)
+        self.forecast = forecast.Forecast(self._servers() + list(extra_servers),
+                                          forecast.longest_waiting_first([v for v in visits if v.status == S.WAITING]),
+                                          self._in_progress(visits), self.model, seed=day.toordinal())
+        self.estimates: dict[int, WaitEstimate] = {}
+        self._line_waits: dict[int, tuple[int | None, int | None]] = {}
+        self._simulate(runs)
+
+    @property
+    def waiting(self) -> list[Visit]:
+        """Longest-waiting first."""
+        return self.forecast.waiting
+
+    def _servers(self) -> list[forecast.Server]:
+        servers = []
+        for member in self.board.staff:
+            spans = [(_minutes_between(a, self.now), _minutes_between(b, self.now))
+                     for a, b in self.board.on_duty_spans(member)]
+            if spans:
+                servers.append(forecast.Server(member, spans))
+        return servers
+
+    def _in_progress(self, visits: list[Visit]) -> list[forecast.InProgress]:
+        """Who is busy with a visitor now: the consultant (she stays while the doctor is in, seed 004
+        5.3) and the doctor they were handed to, from the call on."""
+        found = []
         for visit in visits:
             if visit.status == S.WAITING or visit.consultant_id is None:
                 continue
-            started = visit.consultation_started_at or visit.called_at or now
-            remaining = max(0.0, _duration(visit) - _minutes_between(now, started))
-            for person in {visit.consultant_id, visit.doctor_id if visit.status == S.WITH_DOCTOR else None} - {None}:
-                if person in self.free_in:
-                    self.free_in[person] += remaining
-        self.waiting = [v for v in visits if v.status == S.WAITING]
-        self.estimates: dict[int, WaitEstimate] = {}
-        self._simulate()
+            people = {visit.consultant_id}
+            if visit.status == S.WITH_DOCTOR and visit.doctor_id is not None:
+                people.add(visit.doctor_id)
+            started = visit.called_at or visit.consultation_started_at or self.now
+            found.append(forecast.InProgress(frozenset(people), self.model.median(visit.service_id, visit.consultant_id),
+                                             max(0.0, _minutes_between(self.now, started))))
+        return found
 
-    def _back_today(self, back_at: dt.datetime | None) -> bool:
-        return back_at is not None and back_at > self.now and clock.local_day(back_at, self.board.tz) == self.day
+    def _simulate(self, runs: int) -> None:
+        self.forecast.simulate(runs)
+        self.estimates = {}
+        self._line_waits = {}
+        # Position from the typical day: how many the person who will call them calls before them,
+        # themselves included (if nobody will, their place in their own queue).
+        taken_by = self.forecast.typical_run.taken_by
+        called_by: dict[int, int] = {}
+        in_queue: dict[tuple, int] = {}
+        for index, visit in enumerate(self.waiting):
+            in_queue[_queue_key(visit)] = in_queue.get(_queue_key(visit), 0) + 1
+            server = taken_by[index]
+            if server is not None:
+                called_by[server] = called_by.get(server, 0) + 1
+            self._estimate(index, in_queue[_queue_key(visit)] if server is None else called_by[server])
 
-    def _fitting(self, line: Line, service) -> list[int]:
-        """Who could take an unassigned visitor of this line (and service, when known)."""
-        if line.post_op:
-            return [c.id for c in self.consultants if c.role == Role.DOCTOR]
-        wanted = triage.wanted_specialties(line, service)
-        return [c.id for c in self.consultants if c.role == Role.CONSULTANT and triage.fits(c, wanted)]
+    def add_newcomer(self, visit: Visit) -> WaitEstimate:
+        """A check-in's newcomer (arrived after everyone waiting), added to the simulated days
+        already run: nobody else's estimate moves, and the newcomer's costs one step per run
+        instead of running the day again (forecast.add_last)."""
+        index = self.forecast.add_last(visit)
+        self._line_waits = {}
+        taken_by = self.forecast.typical_run.taken_by
+        if taken_by[index] is None:
+            position = sum(1 for v in self.waiting if _queue_key(v) == _queue_key(visit))
+        else:
+            position = taken_by.count(taken_by[index])
+        return self._estimate(index, position)
 
-    def _take(self, free_in: dict[int, float], consultant_id: int | None, fitting: list[int],
-              minutes: float) -> float | None:
-        """Schedule `minutes` of work; return when it starts (minutes from now), None if nobody can."""
-        if consultant_id is not None:
-            if consultant_id not in free_in:
-                return None
-            start = free_in[consultant_id]
-            free_in[consultant_id] = start + minutes
-            return start
-        if not fitting:
-            return None
-        chosen = min(fitting, key=lambda cid: free_in[cid])
-        start = free_in[chosen]
-        free_in[chosen] = start + minutes
-        return start
+    def _estimate(self, index: int, position: int) -> WaitEstimate:
+        visit = self.waiting[index]
+        told = forecast.told([run.starts[index] for run in self.forecast.results], UPPER_QUANTILE)
+        if told is None:
+            reason = ASSIGNEE_ABSENT if visit.consultant_id is not None else NOBODY_ON_DUTY
+            estimate = WaitEstimate(None, position, reason)
+        else:
+            estimate = WaitEstimate(told[0], position, None, told[1])
+        self.estimates[visit.id] = estimate
+        return estimate
 
-    def _simulate(self) -> None:
-        free_in = dict(self.free_in)
-        ahead: dict[tuple, int] = {}
-        for visit in self.waiting:
-            queue_key = ("c", visit.consultant_id) if visit.consultant_id else ("l", visit.line_id)
-            ahead[queue_key] = ahead.get(queue_key, 0) + 1
-            start = self._take(free_in, visit.consultant_id, self._fitting(visit.line, visit.service), _duration(visit))
-            if start is None:
-                reason = ASSIGNEE_ABSENT if visit.consultant_id is not None else NOBODY_ON_DUTY
-                self.estimates[visit.id] = WaitEstimate(None, ahead[queue_key], reason)
-            else:
-                self.estimates[visit.id] = WaitEstimate(math.ceil(start), ahead[queue_key])
-        self._free_after_queue = free_in
+    @property
+    def typical_calls(self) -> list[tuple[Visit, object, float]]:
+        """The typical day's calls in order: (visitor, who calls them, minutes from now)."""
+        typical = self.forecast.typical_run
+        called = sorted((i for i, start in enumerate(typical.starts) if start is not None),
+                        key=lambda i: (typical.starts[i], typical.taken_by[i]))
+        return [(self.waiting[i], self.forecast.servers[typical.taken_by[i]].staff, typical.starts[i])
+                for i in called]
+
+    # --- answers ----------------------------------------------------------------------------
 
     def for_visit(self, visit: Visit) -> WaitEstimate:
         if visit.kind in DESK_KINDS:
@@ -142,11 +183,21 @@ class QueueSnapshot:
         return self.estimates.get(visit.id, WaitEstimate(0, 0))
 
     def for_line(self, line: Line) -> LineWait:
-        """What a newcomer on this line would wait, if no one in particular is asked for."""
-        fitting = self._fitting(line, None)
-        start = min((self._free_after_queue[cid] for cid in fitting), default=None)
+        """What a newcomer on this line would wait, if no one in particular is asked for: the first
+        person who may take them and has called everyone who came before."""
+        if line.id not in self._line_waits:
+            newcomer = _Newcomer(line)
+            servers = self.forecast.servers
+            fitting = [i for i, server in enumerate(servers) if may_serve(server.staff, newcomer)]
+            samples = []
+            for run in self.forecast.results:
+                done = run.free_for_newcomers
+                starts = [servers[i].on_duty_from(done[i]) for i in fitting if done[i] is not None]
+                samples.append(min((s for s in starts if s is not None), default=None))
+            self._line_waits[line.id] = forecast.told(samples, UPPER_QUANTILE) or (None, None)
+        minutes, upper = self._line_waits[line.id]
         waiting = sum(1 for v in self.waiting if v.line_id == line.id)
-        return LineWait(line.id, waiting, None if start is None else math.ceil(start))
+        return LineWait(line.id, waiting, minutes, upper)
 
     def lines(self, session: Session) -> list[tuple[Line, LineWait]]:
         active = session.scalars(select(Line).where(Line.active).order_by(Line.position, Line.id)).all()
