@@ -81,6 +81,7 @@ class ClinicForm(Form):
     early_arrival_minutes = _number("early_arrival_minutes")
     late_arrival_minutes = _number("late_arrival_minutes")
     retention_days = _number("retention_days")
+    retell_threshold_minutes = _number("retell_threshold_minutes")
 
 
 class LineForm(Form):

@@ -19,6 +19,7 @@ from lobby.domain import (
     identity,
     lookups,
     questionnaire,
+    retell,
     staff_sessions,
     visits,
 )
@@ -138,6 +139,9 @@ def logout():
 
 def list_context(message: str | None = None, message_kind: str = "error") -> dict:
     snapshot = QueueSnapshot(db.session, clinic_day(db.session), clock.utcnow())
+    # Time passes with nothing else happening (a consultation overruns): the desk's refresh notices.
+    if retell.check(db.session, snapshot):
+        db.session.commit()
     line = request.values.get("line") or None
     sort = request.values.get("sort", "arrival")
     if is_desk():
@@ -198,6 +202,18 @@ def act(public_id: str):
             visits.expect_status(visit, request.form.get("expected"))
             visits.move(db.session, visit, ACTIONS[action], actor=staff_actor(),
                         doctor=_doctor_named(request.form) if action == "doctor" else None)
+    except DomainError as err:
+        return _after_action(err)
+    return _after_action()
+
+
+@bp.post("/visits/<public_id>/told", endpoint="wait_told")
+@roles_required(*DESK)
+def wait_told(public_id: str):
+    """A receptionist told the visitor their new wait in person (the row's prompt goes)."""
+    try:
+        with unit_of_work(db.session):
+            retell.mark_told(db.session, _visit_for(public_id, lock=True), actor=staff_actor())
     except DomainError as err:
         return _after_action(err)
     return _after_action()

@@ -45,6 +45,7 @@ class LineBoard:
     waiting: int
     expected_wait_minutes: int | None  # None: nobody on duty can serve this line now
     next_tickets: list[WaitingTicket]
+    expected_wait_max_minutes: int | None = None
 
 
 @dataclass(frozen=True)
@@ -89,5 +90,6 @@ def build_board(session: Session, snapshot: QueueSnapshot, day: dt.date, clinic_
     for line, wait in snapshot.lines(session):
         waiting = [v for v in snapshot.waiting if v.line_id == line.id]
         lines.append(LineBoard(line, wait.waiting, wait.minutes,
-                               [WaitingTicket(v.ticket, shown_name(v)) for v in waiting[:WAITING_SHOWN]]))
+                               [WaitingTicket(v.ticket, shown_name(v)) for v in waiting[:WAITING_SHOWN]],
+                               wait.upper))
     return Board(clinic_name, calls, lines)

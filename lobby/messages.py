@@ -44,6 +44,9 @@ MESSAGES = {
     # conflicts
     "illegal_transition": _l("A visit cannot go from %(current)s to %(target)s."),
     "nobody_waiting": _l("Nobody is waiting for %(consultant)s."),
+    "nothing_to_tell": _l("This visitor has already been told their new wait."),
+    "what_if_times": _l("Give a start and an end time (HH:MM), the end after the start."),
+    "what_if_empty": _l("Nobody was seen that day: there is nothing to replay."),
     "no_lines": _l("The clinic has no open queue line."),
     "appointment_cancelled": _l("This appointment was cancelled."),
     "appointment_already_checked_in": _l("This appointment is already checked in."),
@@ -267,6 +270,7 @@ DUTY_LABELS = {"available": _l("Available"), "busy": _l("Busy"), "away": _l("Awa
 DUTY_REASONS = {"desk": _l("set by the desk"), "roster": _l("on shift"), "break": _l("on a break"),
                 "before_shift": _l("shift not started"), "shift_over": _l("shift over"),
                 "not_rostered": _l("not on today's roster"), "standing": _l("no roster today"),
+                "back": _l("back at the time the desk gave"),
                 "no_word": _l("not rostered")}
 ROLE_LABELS = {"admin": _l("Administrator"), "frontdesk": _l("Front desk"), "consultant": _l("Consultant"),
                "doctor": _l("Doctor")}

@@ -47,7 +47,8 @@ class Realtime:
         if not batch:
             return
         # A session of its own: the committing one belongs to the caller.
-        with Session(db.engine) as session:
+        # (Objects stay loaded across the re-telling's commit: the phones read them right after.)
+        with Session(db.engine, expire_on_commit=False) as session:
             self.publish(session, batch)
         log.debug("published %d event(s) in %.1f ms", len(batch), (time.perf_counter() - started) * 1000)
 
@@ -57,7 +58,11 @@ class Realtime:
         from display import publisher as boards
         from ticket import state as phones
 
+        from .domain import retell
+
         version, settings, snapshot, board = boards.read_state(session)
+        if retell.check(session, snapshot):  # their phones get the notice with this very publish
+            session.commit()
         boards.publish(batch, version, settings, board)
         phones.publish(session, batch, snapshot, version)
         ping(session.scalars(select(Staff.id).where(Staff.active)).all(), version)

@@ -27,6 +27,7 @@ ROUTES = [
     ("index", "GET", "/admin/"),
     ("act", "POST", "/admin/visits/{visit}/act"),
     ("reassign", "POST", "/admin/visits/{visit}/reassign"),
+    ("wait_told", "POST", "/admin/visits/{visit}/told"),
     ("note", "POST", "/admin/visits/{visit}/note"),
     ("call_next", "POST", "/admin/call-next"),
     ("rotation", "GET", "/admin/rotation"),

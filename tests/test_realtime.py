@@ -243,7 +243,7 @@ def test_the_chime_is_a_real_sound(client):
 
 
 def test_the_ticket_page_and_its_poll_fallback(app, api, client):
-    walk_in(api, consultant="amy")
+    first = walk_in(api, consultant="amy")
     mine = walk_in(api, name="李雪", phone="13900139000", consultant="amy")
     page = client.get(mine["ticket_url"])
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
@@ -252,7 +252,12 @@ def test_the_ticket_page_and_its_poll_fallback(app, api, client):
     token = mine["ticket_url"].rsplit("/", 1)[1]
     state = client.get(f"/t/{token}/state.json").get_json()
     assert (state["ticket"], state["ahead"], state["expected_wait_minutes"]) == ("A002", 1, 20)
-    assert set(state) == {"ticket", "status", "position", "ahead", "expected_wait_minutes", "room", "version"}
+    assert 20 < state["expected_wait_max_minutes"] <= 35 and state["wait_retold_at"] is None
+    assert state["almost"] is False  # next after one, but about 20 minutes away
+    assert set(state) == {"ticket", "status", "position", "ahead", "almost", "expected_wait_minutes",
+                          "expected_wait_max_minutes", "wait_retold_at", "room", "version"}
+    first_page = client.get(first["ticket_url"]).get_data(as_text=True)
+    assert "快轮到您了" in first_page.split("data-almost")[1].split("</p>")[0]  # next, and soon: shown
     bad = client.get("/t/forged/state.json")
     assert bad.status_code == 404 and bad.get_json()["error"]["code"] == "token_invalid"
     assert client.get("/t/forged").status_code == 404

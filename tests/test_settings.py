@@ -20,6 +20,7 @@ def clinic_form(**change):
     data = {"name": "Test Clinic", "timezone": "Asia/Shanghai", "opens_at": "09:00", "closes_at": "21:00",
             "long_wait_minutes": "20", "kiosk_idle_seconds": "90", "staff_idle_minutes": "30",
             "early_arrival_minutes": "120", "late_arrival_minutes": "30", "retention_days": "365",
+            "retell_threshold_minutes": "10",
             "speech_language": "zh_CN", "speech_enabled": "1", "mask_names_on_board": "1", "ownership_rule": "first"}
     data.update(change)
     return {k: v for k, v in data.items() if v is not None}

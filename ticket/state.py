@@ -16,17 +16,27 @@ def ticket_room(public_id: str) -> str:
     return f"ticket:{public_id}"
 
 
+# "Almost your turn": at most one visitor before them and a short wait (not a consultant away an hour).
+ALMOST_AHEAD, ALMOST_MINUTES = 1, 15
+
+
 def ticket_state(visit: Visit, snapshot: QueueSnapshot) -> dict:
     """What a visitor's phone shows of their own ticket."""
     estimate = snapshot.for_visit(visit)
     waiting = visit.status == VisitStatus.WAITING
+    ahead = max(estimate.position - 1, 0) if waiting else 0
     return {
         "ticket": visit.ticket,
         "status": visit.status.value,
         "position": estimate.position if waiting else 0,
-        "ahead": max(estimate.position - 1, 0) if waiting else 0,
+        "ahead": ahead,
+        "almost": waiting and ahead <= ALMOST_AHEAD and estimate.minutes is not None
+        and estimate.minutes <= ALMOST_MINUTES,
         # None (JSON null) when nobody on duty can serve them: the page says the desk will tell them.
         "expected_wait_minutes": estimate.minutes if waiting else 0,
+        "expected_wait_max_minutes": estimate.upper if waiting else 0,
+        # When their wait was last told again (the page shows a gentle notice once per new value).
+        "wait_retold_at": visit.retold_at.isoformat() if waiting and visit.retold_at else None,
         "room": visit.consultant.room if visit.consultant and visit.status == VisitStatus.CALLED else None,
     }
 

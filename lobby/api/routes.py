@@ -150,6 +150,8 @@ def visit_json(visit, snapshot: waits.QueueSnapshot, staff_view: bool = False) -
         "position": estimate.position if waiting else 0,
         # null (never 0) when nobody on duty can serve them: the reason says why.
         "expected_wait_minutes": estimate.minutes if waiting or estimate.minutes is None else 0,
+        # The range's upper bound: "about 20 minutes, at most 35" (null with the wait).
+        "expected_wait_max_minutes": estimate.upper if waiting or estimate.minutes is None else 0,
         "ticket_url": url_for("ticket.page", token=ticket_token(visit.public_id), _external=True),
     }
     if estimate.minutes is None:

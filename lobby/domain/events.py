@@ -47,9 +47,15 @@ def unsubscribe(fn: Subscriber) -> None:
         _subscribers.remove(fn)
 
 
+# A session marked so (a replay on a simulated clock, in a database of its own) publishes nothing.
+PRIVATE = "lobby_private_session"
+
+
 @event.listens_for(Session, "after_commit")
 def _keep_committed(session: Session) -> None:
-    session.info[_COMMITTED] = session.info.pop(_PENDING, [])
+    pending = session.info.pop(_PENDING, [])
+    if not session.info.get(PRIVATE):
+        session.info[_COMMITTED] = pending
 
 
 @event.listens_for(Session, "after_transaction_end")
