@@ -14,6 +14,7 @@ from lobby.domain.reports import build_report
 from lobby.domain.settings import clinic_day, get_settings
 from lobby.domain.text import parse_day
 from lobby.extensions import db
+from lobby.messages import message_for
 from lobby.presenters import locale_code
 
 from . import bp
@@ -39,7 +40,29 @@ def reports():
     from lobby import messages
 
     return render_template("admin/reports.html", report=report, settings=get_settings(db.session), me=current_user,
-                           is_desk=True, kind_text=messages.kind_label, status_text=messages.status_label)
+                           is_desk=True, kind_text=messages.kind_label, status_text=messages.status_label,
+                           **_what_if(start))
+
+
+def _what_if(day: dt.date) -> dict:
+    """"With one more consultant on duty 14:00–18:00...": the day replayed both ways, on request."""
+    wanted = {"what_if_start": request.args.get("what_if_start", "14:00"),
+              "what_if_end": request.args.get("what_if_end", "18:00"), "what_if": None, "what_if_error": None}
+    if "what_if_start" not in request.args:
+        return wanted
+    try:
+        starts, ends = (dt.time.fromisoformat(wanted[k]) for k in ("what_if_start", "what_if_end"))
+    except (TypeError, ValueError):
+        starts = ends = None
+    if starts is None or ends <= starts:
+        wanted["what_if_error"] = message_for("what_if_times")
+        return wanted
+    from lobby.replay import what_if
+
+    wanted["what_if"] = what_if(db.session, day, starts.strftime("%H:%M"), ends.strftime("%H:%M"))
+    if wanted["what_if"] is None:
+        wanted["what_if_error"] = message_for("what_if_empty")
+    return wanted
 
 
 @bp.get("/reports/export", endpoint="export_report")

@@ -17,6 +17,72 @@ from .models import Role, Staff
 def register_cli(app: Flask) -> None:
     register_privacy_cli(app)
     register_day_cli(app)
+    register_replay_cli(app)
+
+
+def register_replay_cli(app: Flask) -> None:
+    @app.cli.command("replay")
+    @click.argument("trace_file", required=False, type=click.Path(dir_okay=False))
+    @click.option("--generate", "seed", type=int, default=None, help="Replay generated days with this seed instead.")
+    @click.option("--days", default=11, show_default=True, help="Generated days (the last is the held-out one).")
+    @click.option("--record", "record_days", default=None,
+                  help="Write this clinic's own days as a trace instead (YYYY-MM-DD or FROM:TO).")
+    @click.option("--out", type=click.Path(dir_okay=False), default="-", show_default=True,
+                  help="Where the CSV (or the recorded trace) goes.")
+    @click.option("--extra", default=None, help="What-if: one more consultant on duty, e.g. 14:00-18:00.")
+    def replay_command(trace_file, seed, days, record_days, out, extra):
+        """Run a recorded or generated day through Lobby on a simulated clock; write predicted vs actual
+        waits (CSV) and print the estimate's accuracy. Nothing of the clinic's data is changed."""
+        import csv
+        import dataclasses
+        import datetime as dt
+
+        from . import replay as replaying
+        from .domain.text import parse_day
+        from .replay import generate, trace
+
+        if record_days:
+            first, _, last = record_days.partition(":")
+            start, end = parse_day(first), parse_day(last or first)
+            if start is None or end is None or end < start:
+                raise click.BadParameter("YYYY-MM-DD or FROM:TO", param_hint="--record")
+            wanted = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+            with click.open_file(out, "w", encoding="utf-8") as sink:
+                sink.write(trace.dumps(trace.record(db.session, wanted)))
+            return
+        if seed is not None:
+            loaded = generate.generate(seed, days=days)
+        elif trace_file:
+            try:
+                with open(trace_file, encoding="utf-8") as source:
+                    loaded = trace.loads(source.read())
+            except (OSError, ValueError) as err:
+                raise click.BadParameter(str(err), param_hint="TRACE_FILE") from err
+        else:
+            raise click.UsageError("name a trace file, or --generate SEED")
+        what_if = None
+        if extra:
+            start_at, _, end_at = extra.partition("-")
+            what_if = replaying.Extra(start_at.strip(), end_at.strip())
+        from .domain.errors import DomainError
+
+        try:
+            outcomes = replaying.replay(loaded, extra=what_if)
+        except (DomainError, ValueError) as err:  # a roster or a time in the trace that does not hold
+            detail = f"{err.code} at {err.field}" if isinstance(err, DomainError) else err
+            raise click.ClickException(f"the trace cannot be replayed: {detail}") from err
+        with click.open_file(out, "w", encoding="utf-8") as sink:
+            writer = csv.writer(sink)
+            writer.writerow([field.name for field in dataclasses.fields(replaying.Outcome)])
+            writer.writerows(dataclasses.astuple(o) for o in outcomes)
+        last_day = [o for o in outcomes if o.day == loaded.days[-1].date] if loaded.days else []
+        for label, chosen in (("all days", outcomes), ("last day", last_day)):
+            found = replaying.accuracy(chosen)
+            if found:
+                click.echo(f"{label}: {found.visitors} visitors, mean abs error {found.mean_abs_error:.1f} min "
+                           f"(rolling average {found.baseline_mean_abs_error:.1f}), within ±5 min "
+                           f"{found.within_5:.0%}, above the upper bound {found.above_upper:.0%}, "
+                           f"longest wait {found.longest_wait:.0f} min", err=out == "-")
 
     @app.cli.command("create-staff")
     @click.option("--username", required=True)

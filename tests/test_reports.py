@@ -49,8 +49,8 @@ def seed_day(session, clinic):
                                 starts_at=at(180 + starts), status=status))
     session.commit()
     # What each was told at check-in (set here: this seeding is not in time order).
-    for visit, told in zip(people, (0, 20, 40, None), strict=True):
-        visit.predicted_wait_minutes = told
+    for visit, told, upper in zip(people, (0, 20, 40, None), (5, 25, 60, None), strict=True):
+        visit.predicted_wait_minutes, visit.predicted_wait_max_minutes = told, upper
     kept, late = session.query(Appointment).filter_by(code="100002").one(), \
         session.query(Appointment).filter_by(code="100003").one()
     with unit_of_work(session):
@@ -77,6 +77,8 @@ def test_figures_of_a_known_day(session, clinic):
     assert dict(rows(report, "appointments")) == {"kept": 1, "late": 1, "no_show": 1, "cancelled": 1, "booked": 0}
     # Told 0, 20 and 40 minutes; waited 10, 20 and 30: off by 10, 0 and 10.
     assert report.wait_error_minutes == pytest.approx(6.7, abs=0.05)
+    # One of three within ±5 minutes; the first (told at most 5, waited 10) waited past the bound.
+    assert rows(report, "wait_accuracy") == [[3, 6.7, 33, 33]]
     assert [r[2] for r in rows(report, "face_to_face")] == ["A001", "A002", "A003", "B001", "A004", "A005"]
 
 

@@ -95,7 +95,7 @@ def build_report(session: Session, start: dt.date, end: dt.date, *, now: dt.date
 
     waits_by_line: dict[str, list[float]] = defaultdict(list)
     waits_by_hour: dict[int, list[float]] = defaultdict(list)
-    errors = []
+    errors, beyond = [], []  # how far off the told wait was; whether they waited past its upper bound
     for v in visits:
         waited = _minutes(v.called_at, v.checked_in_at)
         if waited is None:
@@ -104,6 +104,8 @@ def build_report(session: Session, start: dt.date, end: dt.date, *, now: dt.date
         waits_by_hour[v.checked_in_at.astimezone(tz).hour].append(waited)
         if v.predicted_wait_minutes is not None:
             errors.append(abs(waited - v.predicted_wait_minutes))
+            # Told in whole minutes: a wait past the bound is one that rounds above it.
+            beyond.append(v.predicted_wait_max_minutes is not None and round(waited) > v.predicted_wait_max_minutes)
     wait_columns = ["", "called", "median_min", "p90_min", "longest_min", f"over_{threshold}_min"]
     tables["wait_by_line"] = Table("wait_by_line", ["line", *wait_columns[1:]],
                                    [[k, *_waits_summary(w, threshold)] for k, w in sorted(waits_by_line.items())])
@@ -165,6 +167,8 @@ def build_report(session: Session, start: dt.date, end: dt.date, *, now: dt.date
           name_of(v.service) if v.service else "", v.consultant.display_name if v.consultant else "",
           v.triage_rule or "", v.status.value] for v in visits])
     error = round(statistics.mean(errors), 1) if errors else None
-    tables["wait_accuracy"] = Table("wait_accuracy", ["visitors_compared", "mean_absolute_error_min"],
-                                    [[len(errors), error]])
+    tables["wait_accuracy"] = Table(
+        "wait_accuracy", ["visitors_compared", "mean_absolute_error_min", "within_5_min_pct", "above_upper_pct"],
+        [[len(errors), error, round(100 * sum(e <= 5 for e in errors) / len(errors)) if errors else None,
+          round(100 * sum(beyond) / len(beyond)) if beyond else None]])
     return Report(start, end, tables, error)
