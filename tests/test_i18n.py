@@ -35,7 +35,8 @@ def test_catalogs_hold_every_string_in_the_code(tmp_path):
         assert wanted - have == set(), f"{locale} lacks strings: run `make catalogs` and translate"
 
 
-def test_pages_render_in_both_languages(client, app):
+def test_pages_render_in_both_languages(client, app, frozen_clock):
+    """(On the frozen clock: the kiosk greets only while the clinic is open.)"""
     from lobby.extensions import db
 
     with app.app_context():
