@@ -189,10 +189,11 @@ class LoginForm(Form):
 
 
 class ReassignForm(Form):
-    """换人咨询: another consultant (or doctor) or another line; the reason is the domain's to check."""
+    """换人咨询: another consultant (or doctor) or another line; the reason is the domain's to check.
+    (to_: the list's own filters, sent along with every action, are called consultant and line.)"""
 
-    consultant = StringField(validators=[row_of(Staff, code="unknown_consultant", active=True, role=CARE)])
-    line = StringField(filters=[lambda value: value or None])
+    to_consultant = StringField(validators=[row_of(Staff, code="unknown_consultant", active=True, role=CARE)])
+    to_line = StringField(filters=[lambda value: value or None])
     reason = StringField()
 
 

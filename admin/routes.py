@@ -6,6 +6,7 @@ import logging
 import time
 
 from flask import abort, redirect, render_template, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from htmx_flask import request
 from sqlalchemy import select
@@ -33,6 +34,7 @@ from lobby.forms import QuestionnaireForm
 from lobby.messages import message_for
 from lobby.models import Line, Role, Staff, Visit, VisitStatus
 from lobby.pages import page_or_fragment
+from lobby.presenters import localized
 from lobby.redirects import safe_next
 
 from . import bp
@@ -144,12 +146,16 @@ def list_context(message: str | None = None, message_kind: str = "error") -> dic
         db.session.commit()
     line = request.values.get("line") or None
     sort = request.values.get("sort", "arrival")
+    search = (request.values.get("q") or "").strip()[:40]
+    group = request.values.get("group", "")
+    group = group if group in desk.GROUPINGS else ""
     if is_desk():
         wanted = request.values.get("consultant", "")
         consultant_id = parse_id(wanted)
     else:
         consultant_id = current_user.id  # consultants and doctors see their own queue
-    listing = desk.desk_list(db.session, snapshot, line_code=line, consultant_id=consultant_id, sort=sort)
+    listing = desk.desk_list(db.session, snapshot, line_code=line, consultant_id=consultant_id, sort=sort,
+                             search=search)
     return {
         "listing": listing, "settings": get_settings(db.session), "me": current_user, "is_desk": is_desk(),
         "lines": db.session.scalars(select(Line).where(Line.active).order_by(Line.position)).all(),
@@ -158,7 +164,9 @@ def list_context(message: str | None = None, message_kind: str = "error") -> dic
         "doctors": db.session.scalars(select(Staff).where(Staff.active, Staff.role == Role.DOCTOR)
                                       .order_by(Staff.display_name)).all(),
         "duty": snapshot.board,
-        "filters": {"line": line or "", "consultant": str(consultant_id or ""), "sort": sort},
+        "filters": {"line": line or "", "consultant": str(consultant_id or ""), "sort": sort, "q": search,
+                    "group": group},
+        "groups": desk.grouped(listing.rows, group),
         "message": message, "message_kind": message_kind,
     }
 
@@ -184,9 +192,12 @@ def _doctor_named(form) -> Staff | None:
     return db.session.get(Staff, current_user.id) if current_user.role == Role.DOCTOR else None
 
 
-def _after_action(error: DomainError | None = None):
-    message = message_for(error.code, field=error.field, **error.params) if error else None
-    return render_template("admin/_queue.html", **list_context(message)), (error.status if error else 200)
+def _after_action(error: DomainError | None = None, done: str | None = None):
+    """The list after an action: the error in words, or `done` confirming what happened."""
+    if error:
+        return render_template("admin/_queue.html", **list_context(
+            message_for(error.code, field=error.field, **error.params))), error.status
+    return render_template("admin/_queue.html", **list_context(done, "ok"))
 
 
 @bp.post("/visits/<public_id>/act", endpoint="act")
@@ -231,13 +242,16 @@ def reassign(public_id: str):
             visits.expect_assignment(visit, form.get("expected_consultant"), form.get("expected_line"))
             typed = ReassignForm()
             if not typed.validate():
-                raise errors.ValidationError("unknown_consultant", field="consultant", username=form.get("consultant"))
-            consultant = db.session.get(Staff, typed.consultant.data) if typed.consultant.data else None
+                raise errors.ValidationError("unknown_consultant", field="consultant",
+                                             username=form.get("to_consultant"))
+            consultant = db.session.get(Staff, typed.to_consultant.data) if typed.to_consultant.data else None
             visits.reassign(db.session, visit, reason=typed.reason.data, consultant=consultant,
-                            line=lookups.find_line(db.session, typed.line.data), actor=staff_actor())
+                            line=lookups.find_line(db.session, typed.to_line.data), actor=staff_actor())
     except DomainError as err:
         return _after_action(err)
-    return _after_action()
+    # Say what happened: the list keeps the receptionist's filter, so the row may leave the view.
+    where = visit.consultant.display_name if visit.consultant else localized(visit.line)
+    return _after_action(done=_("%(ticket)s → %(where)s", ticket=visit.ticket, where=where))
 
 
 @bp.post("/visits/<public_id>/note", endpoint="note")

@@ -267,9 +267,9 @@ def test_reassignment_by_two_staff_at_once(app, api, query):
     first, second = Staffer(app, "desk"), Staffer(app, "admin")
     bea = ids(query)["bea"]
     path = f"/admin/visits/{visit['id']}/reassign"
-    assert first.post(path, {"consultant": str(bea), "reason": "换人咨询", "expected": "waiting"}).status_code == 200
+    assert first.post(path, {"to_consultant": str(bea), "reason": "换人咨询", "expected": "waiting"}).status_code == 200
     first.post(f"/admin/visits/{visit['id']}/act", {"action": "call", "expected": "waiting"})
-    late = second.post(path, {"consultant": str(bea), "reason": "换人咨询", "expected": "waiting"})
+    late = second.post(path, {"to_consultant": str(bea), "reason": "换人咨询", "expected": "waiting"})
     assert late.status_code == 409
     assert query(lambda s: s.query(Visit).one().consultant.username) == "bea"
 
@@ -287,7 +287,7 @@ def test_two_staff_reassigning_at_once_get_one_200_and_one_409(app, api, query):
     start, results = threading.Barrier(2), {}
 
     def reassign(name):
-        form = {"consultant": str(targets[name]), "reason": "换人咨询", "expected": "waiting",
+        form = {"to_consultant": str(targets[name]), "reason": "换人咨询", "expected": "waiting",
                 "expected_consultant": str(amy), "expected_line": "1"}
         start.wait()
         results[name] = desks[name].post(f"/admin/visits/{visit['id']}/reassign", form)
@@ -304,9 +304,29 @@ def test_two_staff_reassigning_at_once_get_one_200_and_one_409(app, api, query):
     assert query(lambda s: s.query(Reassignment).count()) == 1
 
 
+def test_reassigning_keeps_the_receptionists_filter_and_says_what_happened(app, api, query):
+    """The list was filtered to Amy's visitors; moving one of them to Bea keeps showing Amy's (the
+    moved row leaves the view) and confirms "A001 → Bea" instead of silently switching to Bea's."""
+    moved = walk_in(api, consultant="amy")
+    stays = walk_in(api, phone="13912345679", consultant="amy")
+    walk_in(api, phone="13912345670", consultant="bea")
+    who = ids(query)
+    page = Staffer(app, "desk").post(f"/admin/visits/{moved['id']}/reassign", {
+        "to_consultant": str(who["bea"]), "reason": "换人咨询", "expected": "waiting",
+        # hx-include="#queue-filters": the list's own filter travels with the action.
+        "consultant": str(who["amy"]), "line": "", "sort": "arrival"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert f'data-ticket="{stays["ticket"]}"' in html and f'data-ticket="{moved["ticket"]}"' not in html
+    assert 'data-ticket="A003"' not in html  # Bea's own visitor: not in Amy's list
+    assert f"{moved['ticket']} → Bea" in html
+    assert re.search(r'<option value="%s" selected>' % who["amy"], html)  # the filter still reads Amy
+    assert query(lambda s: s.get(Visit, 1).consultant.username) == "bea"
+
+
 def test_reassign_needs_a_reason_and_says_so(app, api):
     visit = walk_in(api)
-    response = Staffer(app, "desk").post(f"/admin/visits/{visit['id']}/reassign", {"line": "surgery", "reason": ""})
+    response = Staffer(app, "desk").post(f"/admin/visits/{visit['id']}/reassign", {"to_line": "surgery", "reason": ""})
     assert response.status_code == 422 and "请填写原因" in response.get_data(as_text=True)
 
 

@@ -27,7 +27,7 @@ FIELDS = [
     ("kiosk", "POST", "/kiosk/reason", ("service", "who"), {"flow": "returning"}),
     ("admin", "GET", "/admin/", ("consultant", "line", "sort"), {}),
     ("admin", "POST", "/admin/call-next", ("consultant",), {}),
-    ("admin", "POST", "/admin/visits/{visit}/reassign", ("consultant", "line", "expected_consultant"),
+    ("admin", "POST", "/admin/visits/{visit}/reassign", ("to_consultant", "to_line", "expected_consultant"),
      {"reason": "x"}),
     ("admin", "POST", "/admin/visits/{visit}/act", ("action", "expected"), {}),
     ("admin", "POST", "/admin/visits/{visit}/client", ("partner", "birth_year", "gender", "channel"),

@@ -93,9 +93,48 @@ class DeskList:
     waiting: int
 
 
+def matches(visit: Visit, term: str) -> bool:
+    """The desk's search: a ticket (A043, or its start), a name or part of it, the last digits of
+    a phone number, or the consultant (or doctor) they are with."""
+    term = term.strip().casefold()
+    if not term:
+        return True
+    if visit.ticket.casefold().startswith(term):
+        return True
+    client = visit.client
+    if client is not None:
+        if term in client.name.casefold():
+            return True
+        digits = "".join(ch for ch in term if ch.isdigit())
+        if digits == term.replace(" ", "") and len(digits) >= 3 and client.phone:
+            if client.phone.endswith(digits) or (len(digits) > 4 and digits in client.phone):
+                return True
+    return any(person is not None and (term in person.display_name.casefold() or term == person.username.casefold())
+               for person in (visit.consultant, visit.doctor))
+
+
+GROUPINGS = ("", "line", "consultant")
+
+
+def grouped(rows: list[DeskRow], by: str) -> list[tuple[object, list[DeskRow]]]:
+    """The rows in groups, in the order the groups first appear: by line (the Line) or by
+    consultant (the Staff, None for nobody yet); one group of everything otherwise."""
+    if by not in ("line", "consultant"):
+        return [(None, rows)]
+    groups: dict[object, list[DeskRow]] = {}
+    for row in rows:
+        key = row.visit.line if by == "line" else row.visit.consultant
+        groups.setdefault(key, []).append(row)
+    if by == "line":
+        return sorted(groups.items(), key=lambda item: (item[0].position, item[0].id))
+    return sorted(groups.items(), key=lambda item: (item[0] is None, item[0].rotation_order if item[0] else 0,
+                                                   item[0].id if item[0] else 0))
+
+
 def desk_list(session: Session, snapshot: QueueSnapshot, *, line_code: str | None = None,
-              consultant_id: int | None = None, sort: str = "arrival") -> DeskList:
-    """Today's visitors still in the building, for the desk (or one consultant's own queue)."""
+              consultant_id: int | None = None, sort: str = "arrival", search: str = "") -> DeskList:
+    """Today's visitors still in the building, for the desk (or one consultant's own queue),
+    narrowed by the desk's search (matches())."""
     threshold = get_settings(session).long_wait_minutes
     query = (
         select(Visit)
@@ -108,7 +147,8 @@ def desk_list(session: Session, snapshot: QueueSnapshot, *, line_code: str | Non
     if consultant_id is not None:
         # One person's own queue: theirs, and (a doctor's) visitors handed to them.
         query = query.where((Visit.consultant_id == consultant_id) | (Visit.doctor_id == consultant_id))
-    visits = [v for v in session.scalars(query) if line_code is None or v.line.code == line_code]
+    visits = [v for v in session.scalars(query)
+              if (line_code is None or v.line.code == line_code) and matches(v, search)]
     ids = [v.id for v in visits]
     flags = dict(session.execute(select(HealthQuestionnaire.visit_id, HealthQuestionnaire.flags)
                                  .where(HealthQuestionnaire.visit_id.in_(ids))).all()) if ids else {}

@@ -15,6 +15,67 @@
     }
     if (event.target.closest("[data-print]")) window.print();
   });
+
+  // --- Live sections never destroy work ------------------------------------------------------
+  // A section marked data-live re-fetches itself when the queue changes. While the receptionist
+  // is working in it (a popover or panel open, a field focused, a form half-filled), its refresh
+  // waits: the section is marked data-stale and refreshed as soon as they are done.
+  function edited(form) {
+    return Array.from(form.elements).some((field) => {
+      if (field.type === "hidden" || field.type === "submit" || field.type === "button") return false;
+      if (field.type === "checkbox" || field.type === "radio") return field.checked !== field.defaultChecked;
+      if (field.tagName === "SELECT") return Array.from(field.options).some((o) => o.selected !== o.defaultSelected);
+      return field.value !== field.defaultValue;
+    });
+  }
+  // Work put away (a popover closed on a draft) no longer holds the refresh back.
+  const shown = (el) => !el.closest("details:not([open])") || el.matches("summary");
+  function busy(section) {
+    if (section.querySelector("details[open]")) return true;
+    const active = document.activeElement;
+    // (The search box is kept across refreshes, hx-preserve: typing in it holds nothing back.)
+    if (active && section.contains(active) && active.matches("input, select, textarea") && shown(active)
+        && !active.hasAttribute("hx-preserve")) return true;
+    return Array.from(section.querySelectorAll("form:not([data-live-filter])")).some((f) => shown(f) && edited(f));
+  }
+  function catchUp() {
+    // After the current event (a click closing a popover, focus leaving a field) has settled.
+    window.setTimeout(() => {
+      document.querySelectorAll("[data-live][data-stale]").forEach((section) => {
+        if (!busy(section)) {
+          delete section.dataset.stale;
+          htmx.trigger(section, "live-refresh");
+        }
+      });
+    }, 0);
+  }
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const section = event.detail.elt;
+    // Only the section's own refresh waits; what the receptionist does goes through at once.
+    if (!section.matches || !section.matches("[data-live]")) return;
+    if (busy(section)) {
+      event.preventDefault();
+      section.dataset.stale = "1";
+    }
+  });
+  document.addEventListener("toggle", catchUp, true);
+  document.addEventListener("focusout", catchUp);
+  document.addEventListener("htmx:afterRequest", catchUp);
+  document.addEventListener("keydown", (event) => {
+    // "/" goes to the search box, unless the receptionist is typing somewhere.
+    const typing = event.target.closest && event.target.closest("input, select, textarea, [contenteditable]");
+    const search = document.getElementById("queue-search");
+    if (event.key === "/" && !typing && search && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      event.preventDefault();
+      search.focus();
+      search.select();
+    }
+    // Esc closes an open popover (and so lets a waiting refresh through).
+    if (event.key === "Escape") {
+      document.querySelectorAll("[data-live] details[open]").forEach((d) => { d.open = false; });
+    }
+  });
+
   const shell = document.querySelector("[data-admin]");
   if (!shell) return;
   const socket = io("/admin", {transports: ["websocket", "polling"]});

@@ -51,10 +51,11 @@ def test_desk_sees_a_kiosk_check_in_live_reassigns_and_calls_it(server, browser,
     desk.screenshot(path=str(artifacts / "admin-waiting-list.png"), full_page=True)
 
     row.locator("summary", has_text="改派").click()
-    row.locator("select[name=consultant]").select_option(label="Bea · 空闲")
+    row.locator("select[name=to_consultant]").select_option(label="Bea · 空闲")
     row.locator("input[name=reason]").fill("客户希望换一位咨询师")
     row.get_by_role("button", name="改派").click()
     desk.wait_for_function("document.querySelector('tr[data-ticket=\"A001\"]').innerText.includes('Bea')")
+    assert "A001 → Bea" in desk.locator("#queue [data-flash]").inner_text()  # the desk is told what happened
 
     desk.locator('tr[data-ticket="A001"]').get_by_role("button", name="叫号").click()
     board.locator('.call-latest[data-ticket="A001"]').wait_for(timeout=10_000)

@@ -1,0 +1,82 @@
+"""A receptionist's working day in real Chromium: live updates never destroy work."""
+
+from .test_admin import log_in
+from .test_board import api_post
+
+
+def check_in(server, api, phone, name="张三华", service="peel"):
+    return api_post(server, api.key, "/api/v1/visits", {"name": name, "phone": phone, "kind": "walk-in",
+                                                        "service": service})
+
+
+def test_a_live_update_waits_while_the_receptionist_types_in_a_popover(api, server, browser, artifacts):
+    check_in(server, api, "13800138001")
+    desk = log_in(browser, server)
+    row = desk.locator('tr[data-ticket="A001"]')
+    row.wait_for()
+    row.locator("summary", has_text="改派").click()
+    reason = row.locator("input[name=reason]")
+    reason.fill("客户希望换一位")
+    row.locator("select[name=to_consultant]").select_option(label="Bea · 空闲")
+    reason.click()
+    desk.keyboard.type("咨询师")
+
+    # A check-in elsewhere: the list's refresh arrives while the popover is open and text is typed.
+    check_in(server, api, "13800138002", name="李四")
+    desk.locator("#queue[data-stale]").wait_for()  # the refresh came, and waits
+    assert desk.locator('tr[data-ticket="A002"]').count() == 0
+    assert reason.input_value() == "客户希望换一位咨询师"
+    assert reason.evaluate("el => el === document.activeElement")
+    assert row.locator("details.reassign").evaluate("el => el.open")
+    assert row.locator("select[name=to_consultant] option:checked").inner_text().startswith("Bea")
+    desk.locator("#queue .count.paused").wait_for(state="visible")
+    desk.screenshot(path=str(artifacts / "admin-refresh-waits-while-typing.png"))
+
+    # Done with the popover (Esc): the waiting refresh comes in at once.
+    desk.keyboard.press("Escape")
+    desk.locator('tr[data-ticket="A002"]').wait_for()
+    assert desk.locator("#queue[data-stale]").count() == 0
+
+
+def test_a_half_typed_booking_survives_check_ins(api, server, browser):
+    desk = log_in(browser, server)
+    desk.goto(server.url + "/admin/appointments")
+    desk.locator("summary", has_text="预约").first.click()
+    desk.fill("#appointments input[name=name]", "王小美")
+    desk.fill("#appointments input[name=phone]", "1390013")
+    check_in(server, api, "13800138003")
+    desk.locator("#appointments[data-stale]").wait_for()
+    assert desk.input_value("#appointments input[name=name]") == "王小美"
+    assert desk.input_value("#appointments input[name=phone]") == "1390013"
+    assert desk.locator("#appointments details.panel").first.evaluate("el => el.open")
+
+
+def test_slash_searches_the_list_and_a_live_update_keeps_the_search(api, server, browser, artifacts):
+    for phone, name in (("13800131234", "张三华"), ("13900135678", "李四娟"), ("13700139012", "王五")):
+        check_in(server, api, phone, name=name)
+    desk = log_in(browser, server)
+    desk.locator('tr[data-ticket="A003"]').wait_for()
+    desk.keyboard.press("/")
+    search = desk.locator("#queue-search")
+    assert search.evaluate("el => el === document.activeElement")
+    desk.keyboard.type("9012")  # the last digits of 王五's phone
+    desk.locator('tr[data-ticket="A002"]').wait_for(state="detached")
+    assert [t.split()[0] for t in desk.locator("tr[data-ticket]").all_inner_texts()] == ["A003"]
+
+    # A check-in elsewhere refreshes the list while the search box has the focus: the new visitor
+    # comes in (they match), and the box keeps its text and focus for the next keystroke.
+    desk.fill("#queue-search", "王")
+    desk.locator('tr[data-ticket="A001"]').wait_for(state="detached")
+    check_in(server, api, "13600130000", name="王小明")
+    desk.locator('tr[data-ticket="A004"]').wait_for()
+    assert search.input_value() == "王"
+    assert search.evaluate("el => el === document.activeElement")
+    desk.keyboard.type("小")
+    desk.locator('tr[data-ticket="A003"]').wait_for(state="detached")
+    assert [t.split()[0] for t in desk.locator("tr[data-ticket]").all_inner_texts()] == ["A004"]
+    assert search.input_value() == "王小"
+
+    desk.fill("#queue-search", "")
+    desk.select_option("select[name=group]", "consultant")
+    desk.locator("tr[data-group]").first.wait_for()
+    desk.screenshot(path=str(artifacts / "admin-grouped-by-consultant.png"), full_page=True)
