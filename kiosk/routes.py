@@ -12,7 +12,8 @@ import io
 import re
 import secrets
 
-from flask import abort, url_for
+from flask import abort, redirect, url_for
+from flask import session as browser_session
 from flask_wtf.csrf import CSRFError
 from htmx_flask import request
 from sqlalchemy import select
@@ -72,7 +73,7 @@ def _kiosk_helpers():
 @bp.before_request
 def _closed_hours():
     """Outside opening hours the kiosk says so and takes no check-in (images still load)."""
-    if request.endpoint in ("kiosk.appointment_qr", "kiosk.ticket_qr"):
+    if request.endpoint in ("kiosk.appointment_qr", "kiosk.ticket_qr", "kiosk.next_visitor"):
         return None
     if not open_now():
         return panel("closed")
@@ -127,6 +128,14 @@ def choices() -> dict:
 @bp.get("/", endpoint="start")
 def start():
     return panel("start")
+
+
+@bp.get("/next", endpoint="next_visitor")
+def next_visitor():
+    """The tablet handed on ("done", "start over", the idle reset): the next visitor starts afresh,
+    in the tablet's own language, not in the one the previous visitor chose."""
+    browser_session.pop("lang", None)
+    return redirect(url_for("kiosk.start"))
 
 
 @bp.get("/step/<flow>", endpoint="step")

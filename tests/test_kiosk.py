@@ -144,6 +144,19 @@ def test_messages_follow_the_visitors_language(app, kiosk):
     assert "This is not a valid mobile number" in html
 
 
+def test_the_next_visitor_starts_in_the_tablets_language_not_the_last_visitors(app, kiosk):
+    """A visitor switched to English and finished: "done", "start over" and the idle reset all lead
+    through /kiosk/next, which forgets the choice."""
+    zh = {"Accept-Language": "zh-CN"}
+    kiosk.client.get("/lang/en?next=/kiosk/", headers=zh)
+    assert "Welcome" in kiosk.client.get("/kiosk/", headers=zh).get_data(as_text=True)
+    page = kiosk.client.get("/kiosk/", headers=zh).get_data(as_text=True)
+    assert 'data-start-url="/kiosk/next"' in page  # where the idle reset goes
+    handed_on = kiosk.client.get("/kiosk/next", headers=zh)
+    assert handed_on.status_code == 302 and handed_on.headers["Location"].endswith("/kiosk/")
+    assert "欢迎光临" in kiosk.client.get("/kiosk/", headers=zh).get_data(as_text=True)
+
+
 @pytest.mark.parametrize("change,field", [({"consent_privacy": None}, "consent_privacy"),
                                           ({"pregnancy": None}, "pregnancy")])
 def test_the_questionnaire_needs_consent_and_answers(app, kiosk, query, change, field):

@@ -230,3 +230,14 @@ def test_a_usb_scanner_typing_the_code_like_a_keyboard(app, server, browser, art
     page.keyboard.press("Enter")
     page.wait_for_selector("text=这是您的预约吗？", timeout=10_000)
     assert "欧*娜" in page.inner_text("#kiosk-panel")
+
+
+def test_after_an_english_visitor_the_tablet_greets_the_next_one_in_its_own_language(server, browser):
+    page = tablet(browser, server)
+    page.get_by_role("link", name="English").click()
+    page.get_by_role("button", name="First visit, no appointment").click()
+    page.fill("input[name=name]", "Emma")
+    page.locator("a.brand[data-reset]").click()  # what "Done", "Start over" and the idle reset do
+    page.wait_for_selector(".kiosk-start")
+    assert "欢迎光临" in page.inner_text("#kiosk-panel")
+    assert page.locator("html").get_attribute("lang") == "zh-CN"
