@@ -50,7 +50,10 @@ def register_visitor():
     try:
         visit = checkin.check_in_once(db.session, key, lambda: checkin.check_in_visitor(
             db.session, typed.details(), kind=kind, public_tablet=False, idempotency_key=key,
-            actor=staff_actor()))
+            actor=staff_actor(), second_visit_reason=form.get("second_visit_reason")))
+    except checkin.AlreadyHere as here:
+        # Their ticket, not a second one at the back of the queue; the desk may still insist, with a reason.
+        return _render(409, form=form, already=here.visit)
     except DomainError as err:
         return _render(err.status, form=form, errors={err.field or "name": message_for(err.code, **err.params)})
     return _render(registered=visit)

@@ -318,6 +318,10 @@ def find_client():
                               returning=True, allow_verification=throttle.may_prove_identity(details.phone))
     if not found.verified:
         throttle.failed_proof(details.phone)
+    else:
+        existing = checkin.active_visit_today(db.session, found.client, clinic_day(db.session))
+        if existing is not None:  # proven, and already holding today's number: show it
+            return ticket_panel(existing, already=True)
     typed = {"name": details.name, "phone": details.phone, "birth_year": details.birth_year}
     who = visitor_token(typed, found.client.public_id if found.verified else None)
     post_op = carried(form).get("flow") == "post-op"
@@ -403,6 +407,8 @@ def finish():
 
     try:
         visit = checkin.check_in_once(db.session, key, make_visit)
+    except checkin.AlreadyHere as here:
+        return ticket_panel(here.visit, already=True)  # nothing of this round is kept
     except StepInterrupted:
         return panel("message", status=422, title_code="session_expired", actions=["start"])
     except TokenError as err:
@@ -415,10 +421,11 @@ def finish():
     return ticket_panel(visit)
 
 
-def ticket_panel(visit: Visit):
+def ticket_panel(visit: Visit, already: bool = False):
+    """The ticket; `already`: the visitor had it before this round (shown again, not made again)."""
     estimate = waits.estimate_for_visit(db.session, visit)
     token = ticket_token(visit.public_id)
-    return panel("ticket", visit=visit, estimate=estimate, token=token,
+    return panel("ticket", visit=visit, estimate=estimate, token=token, already=already,
                  ticket_url=url_for("ticket.page", token=token, _external=True))
 
 

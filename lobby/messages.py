@@ -50,6 +50,7 @@ MESSAGES = {
     "no_lines": _l("The clinic has no open queue line."),
     "appointment_cancelled": _l("This appointment was cancelled."),
     "appointment_already_checked_in": _l("This appointment is already checked in."),
+    "already_checked_in": _l("This visitor already has number %(ticket)s today."),
     "appointment_other_day": _l("This appointment is for %(day)s, not today."),
     "appointment_too_early": _l("Your appointment is at %(time)s; please come back a little later."),
     "appointment_not_editable": _l("This appointment can no longer be changed (it is %(status)s)."),

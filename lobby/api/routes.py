@@ -191,6 +191,7 @@ def check_in():
             requested_id=requested.id if requested else None, surgeon_id=surgeon.id if surgeon else None,
             surgery_date=lookups.surgery_day(body.surgery_date, clinic_day(db.session)))
         return checkin.check_in_visitor(db.session, details, kind=kind, actor=g.actor, public_tablet=False,
+                                        one_per_day=False,
                                         idempotency_key=key)
 
     visit = checkin.check_in_once(db.session, key, make_visit)

@@ -38,7 +38,7 @@ from .lookups import find_by_idempotency_key
 from .registration import VisitorDetails
 from .retell import remember_told
 from .settings import clinic_day
-from .text import clean_name
+from .text import clean_name, clean_text
 from .tickets import move_to_line, next_number, ticket_label
 from .visits import ACTIVE, S, _event
 from .waits import estimate_for_visit
@@ -172,18 +172,46 @@ def registration_kind(value: object, allowed: tuple[VisitKind, ...] | None = Non
     return kind
 
 
+class AlreadyHere(Conflict):
+    """The client already holds a ticket today that is still in play: show it, don't make another."""
+
+    def __init__(self, visit: Visit):
+        super().__init__("already_checked_in", ticket=visit.ticket)
+        self.visit = visit
+
+
+def active_visit_today(session: Session, client: Client, day: dt.date) -> Visit | None:
+    """The client's visit of `day` still waiting or in consultation (not a companion's), if any."""
+    return session.scalars(
+        select(Visit).where(Visit.client_id == client.id, Visit.clinic_day == day, Visit.status.in_(ACTIVE),
+                            Visit.kind != VisitKind.COMPANION).order_by(Visit.id)
+    ).first()
+
+
 def check_in_visitor(session: Session, details: VisitorDetails, *, kind: VisitKind, actor: Actor,
                      public_tablet: bool, idempotency_key: str | None = None,
-                     allow_verification: bool = True) -> Visit:
+                     allow_verification: bool = True, one_per_day: bool = True,
+                     second_visit_reason: str | None = None) -> Visit:
     """Check in someone who typed who they are (not an appointment): find the client these details
     prove, or record a new one, and queue the visit with what the desk must check.
 
     `public_tablet`: the kiosk, where a client on file needs the second factor (identity.py).
     The client on file is never changed by a check-in: what differs waits on the visit for the desk.
+    A proven client who already holds a ticket today gets AlreadyHere (with that visit), not a
+    second ticket at the back of the queue; only the desk may make a second one, with a reason.
+    (`one_per_day` False: the API's callers keep their contract, where a retry is told apart by its
+    Idempotency-Key.)
     """
     found = identify(session, details, second_factor=public_tablet,
                      returning=kind in (VisitKind.RETURNING, VisitKind.POST_OP),
                      allow_verification=allow_verification)
+    if one_per_day and found.client is not None:
+        existing = active_visit_today(session, found.client, clinic_day(session))
+        if existing is not None:
+            reason = None if public_tablet else clean_text(second_visit_reason, field="second_visit_reason", limit=200)
+            if not reason:
+                raise AlreadyHere(existing)
+            audit(session, actor, "second_visit", existing, ticket=existing.ticket, reason=reason)
     client = client_for(session, found)
     service = session.get(Service, details.service_id) if details.service_id else None
     requested = session.get(Staff, details.requested_id) if details.requested_id else None

@@ -45,7 +45,14 @@
       armIdle();
     }, {passive: true}));
   frame.querySelector("[data-idle-continue]").addEventListener("click", armIdle);
-  document.body.addEventListener("htmx:afterSwap", () => { armIdle(); setUpPanel(); });
+  document.body.addEventListener("htmx:afterSwap", () => { armIdle(); setUpPanel(); showTheNewStep(); });
+  // A new step starts at its top (a ticket after a long questionnaire, say); a step sent back with
+  // mistakes shows the first of them.
+  function showTheNewStep() {
+    const mistake = document.querySelector("#kiosk-panel .field-error");
+    if (mistake) mistake.scrollIntoView({block: "center"});
+    else window.scrollTo(0, 0);
+  }
   // A page restored from the back/forward cache must not show what was typed.
   window.addEventListener("pageshow", (event) => { if (event.persisted) resetKiosk(); });
 

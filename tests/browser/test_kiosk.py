@@ -241,3 +241,24 @@ def test_after_an_english_visitor_the_tablet_greets_the_next_one_in_its_own_lang
     page.wait_for_selector(".kiosk-start")
     assert "欢迎光临" in page.inner_text("#kiosk-panel")
     assert page.locator("html").get_attribute("lang") == "zh-CN"
+
+
+def test_a_visitor_who_already_has_a_number_is_shown_it_again(server, browser, artifacts):
+    def walk_in():
+        page = tablet(browser, server)
+        page.get_by_role("button", name="现场咨询").click()
+        page.fill("input[name=name]", "欧阳娜娜")
+        page.fill("input[name=phone]", "13900139000")
+        page.locator("label.chip", has_text="女").first.click()
+        page.fill("input[name=birth_year]", "1990")
+        page.locator("label.chip", has_text="果酸焕肤").click()
+        page.get_by_role("button", name="下一步").click()
+        answer_questionnaire(page, lambda label: None)
+        return page
+
+    assert walk_in().locator(".slip-number").inner_text() == "A001"
+    again = walk_in()
+    assert again.locator(".slip-number").inner_text() == "A001"
+    assert "您今天已经取过号" in again.locator("[data-already]").inner_text()
+    again.wait_for_function("() => document.querySelector('.slip-qr').complete")
+    again.screenshot(path=str(artifacts / "kiosk-already-has-a-number.png"), animations="disabled")
