@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 from flask import render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from htmx_flask import request
 from sqlalchemy import select
 
 from lobby.database import unit_of_work
 from lobby.domain import appointments as appts
-from lobby.domain import clock
+from lobby.domain import checkin, clock
 from lobby.domain.errors import DomainError
 from lobby.domain.settings import clinic_day, clinic_zone, get_settings
 from lobby.domain.text import parse_day
@@ -36,9 +37,11 @@ def page_context(**extra) -> dict:
     day = _day()
     settings = get_settings(db.session)
     now, tz = clock.utcnow(), clinic_zone(db.session)
-    rows = [(a, appts.status_of(a, now, settings.late_arrival_minutes, tz)) for a in appts.on_day(db.session, day)]
+    search = (request.values.get("q") or "").strip()[:40]
+    rows = [(a, appts.status_of(a, now, settings.late_arrival_minutes, tz)) for a in appts.on_day(db.session, day)
+            if appts.matches(a, search)]
     return {
-        "day": day, "rows": rows, "settings": settings, "me": current_user, "is_desk": True,
+        "day": day, "today": clinic_day(db.session), "rows": rows, "q": search, "settings": settings, "me": current_user, "is_desk": True,
         "services": db.session.scalars(select(Service).where(Service.active).order_by(Service.line_id, Service.id)).all(),
         "consultants": db.session.scalars(select(Staff).where(Staff.active, Staff.role.in_([Role.CONSULTANT, Role.DOCTOR]))
                                           .order_by(Staff.role, Staff.rotation_order)).all(),
@@ -102,6 +105,21 @@ def cancel_appointment(public_id: str):
     except DomainError as err:
         return _render(err.status, message=message_for(err.code, **err.params), message_kind="error")
     return _render(message=message_for("appointment_cancelled_ok"))
+
+
+@bp.post("/appointments/<public_id>/check-in", endpoint="check_in_appointment")
+@roles_required(*DESK)
+def check_in_appointment(public_id: str):
+    """A booked visitor at the desk without their QR code: checked in by the receptionist."""
+    key = (request.form.get("key") or "")[:80] or None
+    try:
+        visit = checkin.check_in_once(db.session, key, lambda: checkin.check_in_appointment(
+            db.session, appts.get_appointment(db.session, public_id), idempotency_key=key, actor=staff_actor(),
+            at_desk=True))
+    except DomainError as err:
+        return _render(err.status, message=message_for(err.code, **err.params), message_kind="error")
+    return _render(message=_("%(name)s is checked in: ticket %(ticket)s.", name=visit.client.name,
+                             ticket=visit.ticket))
 
 
 @bp.get("/appointments/<public_id>", endpoint="appointment_detail")

@@ -38,6 +38,7 @@ ROUTES = [
     ("appointments", "GET", "/admin/appointments"),
     ("book", "POST", "/admin/appointments"),
     ("cancel_appointment", "POST", "/admin/appointments/{booking}/cancel"),
+    ("check_in_appointment", "POST", "/admin/appointments/{booking}/check-in"),
     ("appointment_detail", "GET", "/admin/appointments/{booking}"),
     ("import_appointments", "POST", "/admin/appointments/import"),
     ("fill_questionnaire", "GET", "/admin/visits/{visit}/questionnaire"),
@@ -402,6 +403,29 @@ def test_the_desk_books_edits_and_cancels_an_appointment(app, api, query):
     assert query(lambda s: s.query(Appointment).one().status) == AppointmentStatus.CANCELLED
 
 
+def test_the_desk_finds_an_arrival_and_checks_in_their_appointment(app, api, query, frozen_clock):
+    """A booked visitor without their QR code: found by name or the last digits of their phone, then
+    checked in from the row, even early (the visitor is at the desk), once however often it is sent."""
+    for name, phone, at in (("王小美", "13800131234", "2026-03-10T13:00:00+08:00"),
+                            ("李雪", "13900135678", "2026-03-10T15:00:00+08:00")):
+        api.post("/api/v1/appointments", json={"name": name, "phone": phone, "service": "peel", "starts_at": at})
+    desk = Staffer(app, "desk")
+    found = desk.get("/admin/appointments?q=1234").get_data(as_text=True)
+    assert "王小美" in found and "李雪" not in found
+    assert "李雪" in desk.get("/admin/appointments?q=李").get_data(as_text=True)
+    assert "没有" in desk.get("/admin/appointments?q=赵").get_data(as_text=True)
+    booking = query(lambda s: s.query(Appointment).filter(Appointment.client.has(name="王小美")).one().public_id)
+    path = f"/admin/appointments/{booking}/check-in"
+    done = desk.post(path, {"key": f"desk-{booking}"})  # 10:00, three hours early: the kiosk would refuse
+    assert done.status_code == 200 and "王小美" in done.get_data(as_text=True) and "A001" in done.get_data(as_text=True)
+    assert desk.post(path, {"key": f"desk-{booking}"}).status_code == 200  # a double click: the same visit
+    assert query(lambda s: s.query(Visit).count()) == 1
+    assert query(lambda s: s.query(Appointment).filter_by(public_id=booking).one().status) \
+        == AppointmentStatus.CHECKED_IN
+    again = desk.post(path, {"key": "another"})
+    assert again.status_code == 409 and "已签到" in again.get_data(as_text=True)
+
+
 def test_the_day_list_shows_late_and_checked_in(app, api, frozen_clock):
     api.post("/api/v1/appointments", json={"name": "甲", "phone": "13800138001", "service": "peel",
                                            "starts_at": "2026-03-10T10:05:00+08:00"})
@@ -448,7 +472,7 @@ def test_csv_import_without_the_needed_columns(app, api, query):
     assert query(lambda s: s.query(Appointment).count()) == 0
 
 
-def test_the_desk_registers_a_visitor_with_the_kiosks_checks(app, api, query):
+def test_the_desk_registers_a_visitor_with_the_kiosks_checks(app, api, query, frozen_clock):
     staff = Staffer(app, "desk")
     peel = query(lambda s: s.query(__import__("lobby.models", fromlist=["Service"]).Service)
                  .filter_by(code="peel").one().id)
@@ -462,6 +486,7 @@ def test_the_desk_registers_a_visitor_with_the_kiosks_checks(app, api, query):
     assert made.status_code == 200 and 'data-registered="A001"' in made.get_data(as_text=True)
     assert 'data-registered="A001"' in staff.post("/admin/register", data).get_data(as_text=True)  # re-sent
     assert query(lambda s: s.query(Visit).count()) == 1
+    frozen_clock.advance(days=1)  # she comes back another day (today she holds A001: the desk is warned)
     returning = staff.post("/admin/register", {"kind": "returning", "name": "李雪", "phone": "13900139000"})
     assert returning.status_code == 200
     assert query(lambda s: [v.kind.value for v in s.query(Visit).order_by(Visit.id)]) == ["walk-in", "returning"]

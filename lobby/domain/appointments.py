@@ -149,6 +149,17 @@ def cancel(session: Session, appointment: Appointment, *, actor: Actor,
     return appointment
 
 
+def matches(appointment: Appointment, term: str) -> bool:
+    """The desk's arrival look-up: the booking's code, part of the name, or the phone's last digits."""
+    term = term.strip().casefold()
+    if not term:
+        return True
+    client = appointment.client
+    if appointment.code == term or (client is not None and term in (client.name or "").casefold()):
+        return True
+    return term.isdigit() and len(term) >= 3 and client is not None and (client.phone or "").endswith(term)
+
+
 def on_day(session: Session, day: dt.date) -> list[Appointment]:
     start, end = clock.day_bounds(day, clinic_zone(session))
     return list(
@@ -179,10 +190,12 @@ def find_by_code(session: Session, code: str, phone: str | None = None) -> Appoi
     return appointment
 
 
-def check_arrival(session: Session, appointment: Appointment, now: dt.datetime | None = None) -> None:
+def check_arrival(session: Session, appointment: Appointment, now: dt.datetime | None = None,
+                  at_desk: bool = False) -> None:
     """Refuse cancelled bookings, other days, and arrivals earlier than the clinic allows.
 
-    Late arrivals are still checked in: a clinic sees a visitor who came, even late.
+    Late arrivals are still checked in: a clinic sees a visitor who came, even late. The desk,
+    with the visitor in front of it, may check in an early arrival (`at_desk`); the tablet may not.
     """
     now = now or clock.utcnow()
     if appointment.status == AppointmentStatus.CANCELLED:
@@ -195,7 +208,7 @@ def check_arrival(session: Session, appointment: Appointment, now: dt.datetime |
     if clock.local_day(appointment.starts_at, tz) != clock.local_day(now, tz):
         raise Conflict("appointment_other_day", day=clock.local_day(appointment.starts_at, tz).isoformat())
     early = dt.timedelta(minutes=get_settings(session).early_arrival_minutes)
-    if now < appointment.starts_at - early:
+    if now < appointment.starts_at - early and not at_desk:
         raise Conflict("appointment_too_early",
                        time=appointment.starts_at.astimezone(tz).strftime("%H:%M"))
 

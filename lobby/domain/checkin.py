@@ -225,9 +225,11 @@ def check_in_visitor(session: Session, details: VisitorDetails, *, kind: VisitKi
 
 
 def check_in_appointment(session: Session, appointment: Appointment, *, actor: Actor,
-                         idempotency_key: str | None = None, now: dt.datetime | None = None) -> Visit:
-    """A booked visitor arrives: refused if cancelled, already here, another day or too early."""
-    check_arrival(session, appointment, now)
+                         idempotency_key: str | None = None, now: dt.datetime | None = None,
+                         at_desk: bool = False) -> Visit:
+    """A booked visitor arrives: refused if cancelled, already here, another day or (at the kiosk)
+    too early."""
+    check_arrival(session, appointment, now, at_desk=at_desk)
     return check_in(session, kind=VisitKind.APPOINTMENT, appointment=appointment,
                     idempotency_key=idempotency_key, actor=actor, now=now)
 
