@@ -66,16 +66,37 @@
     stopCamera();
     htmx.ajax("POST", url, {source: "#kiosk-panel", target: "#kiosk-panel", values: body});
   }
+  // No camera, no permission, or a prompt nobody answers: say so, and lead to the typed code.
+  function noCamera(box, message, focusTyping) {
+    stopCamera();
+    const status = box.querySelector("[data-scan-status]");
+    box.querySelector("[data-scan-start]").hidden = true;
+    box.querySelector("[data-scan-video]").hidden = true;
+    box.querySelector("[data-camera-hint]").hidden = true;
+    status.hidden = false;
+    status.textContent = message;
+    status.classList.add("scan-failed");
+    box.dataset.cameraState = "none";
+    const phone = frame.querySelector(".typed-box input[name=phone]");
+    if (focusTyping && phone) phone.focus();
+  }
   async function startCamera(box) {
     const video = box.querySelector("[data-scan-video]");
     const status = box.querySelector("[data-scan-status]");
-    try {
-      stream = await navigator.mediaDevices.getUserMedia({video: {facingMode: "user"}, audio: false});
-    } catch (err) {
-      status.hidden = false;
-      status.textContent = box.dataset.noCamera || status.textContent;
-      return;
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      return noCamera(box, box.dataset.noCamera, true);
     }
+    status.hidden = false;
+    box.dataset.cameraState = "asking";
+    const patience = new Promise((resolve, reject) => setTimeout(() => reject(new Error("timeout")), 10000));
+    try {
+      stream = await Promise.race([
+        navigator.mediaDevices.getUserMedia({video: {facingMode: "user"}, audio: false}), patience]);
+    } catch (err) {
+      const denied = err && (err.name === "NotAllowedError" || err.name === "SecurityError");
+      return noCamera(box, denied ? box.dataset.cameraDenied : box.dataset.noCamera, true);
+    }
+    box.dataset.cameraState = "on";
     video.srcObject = stream;
     video.hidden = false;
     status.hidden = false;
@@ -114,6 +135,14 @@
     const box = frame.querySelector("[data-scanner]");
     if (!box) { stopCamera(); return; }
     box.querySelector("[data-scan-start]").addEventListener("click", () => startCamera(box));
+    // A tablet with no camera at all never offers one.
+    if (!navigator.mediaDevices || !navigator.mediaDevices.enumerateDevices) {
+      noCamera(box, box.dataset.noCamera, false);
+      return;
+    }
+    navigator.mediaDevices.enumerateDevices().then((devices) => {
+      if (!devices.some((d) => d.kind === "videoinput")) noCamera(box, box.dataset.noCamera, false);
+    }).catch(() => {});
   }
 
   // A USB or Bluetooth scanner "types" the code very fast and ends with Enter. Collect such

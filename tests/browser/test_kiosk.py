@@ -262,3 +262,31 @@ def test_a_visitor_who_already_has_a_number_is_shown_it_again(server, browser, a
     assert "您今天已经取过号" in again.locator("[data-already]").inner_text()
     again.wait_for_function("() => document.querySelector('.slip-qr').complete")
     again.screenshot(path=str(artifacts / "kiosk-already-has-a-number.png"), animations="disabled")
+
+
+def test_a_tablet_without_a_camera_offers_the_typed_code_instead(server, browser, artifacts):
+    page = tablet(browser, server)  # headless Chromium here has no camera at all
+    page.get_by_role("button", name="我有预约").click()
+    status = page.locator("[data-scan-status]")
+    status.wait_for(state="visible")
+    assert "没有可用的摄像头" in status.inner_text()
+    assert page.get_by_role("button", name="打开摄像头").is_hidden()
+    assert page.locator(".typed-box input[name=phone]").is_visible()
+    page.screenshot(path=str(artifacts / "kiosk-no-camera.png"), animations="disabled")
+
+
+def test_a_camera_the_visitor_may_not_use_leads_to_the_typed_code(server, playwright):
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS + [
+        "--use-fake-device-for-media-stream"])  # a camera, but nobody grants it
+    try:
+        context = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+        context.grant_permissions([])
+        page = context.new_page()
+        page.goto(server.url + "/kiosk/")
+        page.get_by_role("button", name="我有预约").click()
+        page.get_by_role("button", name="打开摄像头").click()
+        page.locator("[data-scanner][data-camera-state=none]").wait_for(timeout=20_000)
+        assert "请输入手机号和预约码" in page.locator("[data-scan-status]").inner_text()
+        assert page.locator(".typed-box input[name=phone]").evaluate("el => el === document.activeElement")
+    finally:
+        chromium.close()
