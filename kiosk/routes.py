@@ -448,7 +448,8 @@ def companion():
     except DomainError:  # they left between the look-up and now
         return panel("companion", status=404, form=form, errors={"ticket": message_for("ticket_not_found")})
     estimate = waits.estimate_for_visit(db.session, visit)
-    return panel("companion_done", visit=visit, estimate=estimate)
+    # Their person's phone page (it names nobody): the companion follows the same queue.
+    return panel("companion_done", visit=visit, estimate=estimate, token=ticket_token(visit.public_id))
 
 
 # --- images ------------------------------------------------------------------------------------

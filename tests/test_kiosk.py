@@ -308,6 +308,10 @@ def test_companion_links_to_a_waiting_visitor_without_a_ticket(app, kiosk, query
                                  for v in s.query(Visit).filter_by(kind=VisitKind.COMPANION)])
     assert companion == [(None, "A001")]
     assert count(query, HealthQuestionnaire) == 1
+    # A QR code to follow their person's queue on their own phone: A001's page, which names nobody.
+    token = re.search(r'/kiosk/ticket-qr/([^"/]+)\.png', done.get_data(as_text=True)).group(1)
+    phone_page = kiosk.client.get(f"/t/{token}").get_data(as_text=True)
+    assert "A001" in phone_page and "王小美" not in phone_page
 
 
 def test_closed_hours_take_no_check_in(app, kiosk, frozen_clock, query):

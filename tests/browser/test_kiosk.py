@@ -27,6 +27,8 @@ class Shots:
 
     def __call__(self, label):
         self.n += 1
+        # Every image of the screen loaded (the QR codes), so the picture shows what a visitor sees.
+        self.page.wait_for_function("() => Array.from(document.images).every((i) => i.complete)")
         self.page.screenshot(path=str(self.artifacts / f"kiosk-{self.name}-{self.n}-{label}.png"), full_page=True)
 
 
@@ -197,6 +199,10 @@ def test_companion(app, server, browser, artifacts):
     page.get_by_role("button", name="下一步").click()
     page.wait_for_selector("text=感谢您的陪同")
     assert "A001" in page.inner_text("#kiosk-panel")
+    qr = page.locator(".companion-qr img")
+    qr.wait_for()
+    page.wait_for_function("() => document.querySelector('.companion-qr img').complete")
+    assert qr.evaluate("img => img.naturalWidth") > 0  # the QR code to follow A001 on their phone
     shot("linked")
 
 
