@@ -367,7 +367,7 @@ def visit_answers(public_id: str):
         if form is None:
             abort(404)
         audit.audit(db.session, staff_actor(), "view_answers", visit, **({"previous": True} if previous else {}))
-    return render_template("admin/_answers.html", visit=visit, form=form)
+    return render_template("admin/_answers.html", visit=visit, form=form, q=questionnaire)
 
 
 @bp.route("/visits/<public_id>/questionnaire", methods=["GET", "POST"], endpoint="fill_questionnaire")
@@ -380,9 +380,12 @@ def fill_questionnaire(public_id: str):
     if visit.questionnaire is not None:
         return redirect(url_for("admin.visit_detail", public_id=public_id))
     errors, answers = {}, {}
+    client = visit.client
+    asks_pregnancy = q.asks_pregnancy(client.gender if client else None, client.birth_year if client else None,
+                                      clinic_day(db.session).year)
     if request.method == "POST":
         answers = request.form
-        answered = QuestionnaireForm()
+        answered = QuestionnaireForm(asks_pregnancy=asks_pregnancy)
         if answered.validate():
             cleaned, flags, consents = answered.answers()
             with unit_of_work(db.session):
@@ -399,6 +402,7 @@ def fill_questionnaire(public_id: str):
             with unit_of_work(db.session):
                 audit.audit(db.session, staff_actor(), "view_answers", db.session.get(Visit, visit.id), previous=True)
     return render_template("admin/questionnaire.html", visit=visit, answers=answers, errors=errors, q=q,
+                           asks_pregnancy=asks_pregnancy,
                            settings=get_settings(db.session), me=current_user, is_desk=is_desk()), \
         (422 if errors else 200)
 

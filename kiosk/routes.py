@@ -34,6 +34,7 @@ from lobby.domain.audit import KIOSK
 from lobby.domain.errors import DomainError, NotFound, ValidationError
 from lobby.domain.registration import VisitorDetails
 from lobby.domain.settings import clinic_day, clinic_zone, get_settings, is_open
+from lobby.domain.text import parse_id
 from lobby.extensions import db
 from lobby.forms import QuestionnaireForm, ReturningForm, VisitorForm
 from lobby.messages import message_for
@@ -262,10 +263,36 @@ def scanned(text: str):
     return _confirm(booking, token)
 
 
+def asks_pregnancy(form) -> bool:
+    """Whether the questionnaire asks about pregnancy, from what the visitor's steps say of them
+    (gender, year of birth): asked whenever they do not say."""
+    gender, birth_year = None, None
+    try:
+        flow = form.get("flow")
+        if flow == "walk-in":
+            gender, birth_year = form.get("gender") or None, parse_id(form.get("birth_year"))
+        elif flow in ("returning", "post-op") and form.get("who"):
+            typed, verified_id = read_visitor_token(form.get("who", ""))
+            client = _verified_client(verified_id)
+            gender = client.gender if client else None
+            birth_year = typed.get("birth_year") or (client.birth_year if client else None)
+        elif flow == "appointment" and form.get("appointment"):
+            booking, _ = _appointment_from_scan(form.get("appointment", ""))
+            gender, birth_year = booking.client.gender, booking.client.birth_year
+    except (TokenError, DomainError, ValueError):
+        return True
+    this_year = clinic_day(db.session).year
+    return questionnaire.asks_pregnancy(gender, birth_year, this_year)
+
+
+def questionnaire_panel(form, status: int = 200, **context):
+    return panel("questionnaire", status=status, asks_pregnancy=asks_pregnancy(form), **context)
+
+
 @bp.post("/questionnaire", endpoint="questionnaire")
 def questionnaire_step():
     """The appointment confirmed: the questionnaire, in private."""
-    return panel("questionnaire", carry=carried(request.form), answers={})
+    return questionnaire_panel(request.form, carry=carried(request.form), answers={})
 
 
 # --- walk-in, returning, post-op ---------------------------------------------------------------
@@ -279,7 +306,7 @@ def details():
     typed = VisitorForm()
     if not typed.validate():
         return panel("details", status=422, errors=typed.field_errors(), form=form, carry=carried(form), **choices())
-    return panel("questionnaire", carry={**carried(form), **profile(form)}, answers={})
+    return questionnaire_panel(form, carry={**carried(form), **profile(form)}, answers={})
 
 
 PROFILE_FIELDS = ("name", "phone", "gender", "birth_year", "channel", "partner", "service", "consultant")
@@ -363,7 +390,7 @@ def reason():
     service = form.get("service", "")
     carry = {**carried(form), **({"service": service} if service else {})}
     topics = questionnaire.previous_topics(db.session, client.id) if client else []
-    return panel("questionnaire", carry=carry, answers={}, previous_topics=topics)
+    return questionnaire_panel(form, carry=carry, answers={}, previous_topics=topics)
 
 
 @bp.post("/finish", endpoint="finish")
@@ -374,10 +401,10 @@ def finish():
     form = request.form
     flow = form.get("flow")
     key = (form.get("key") or "")[:80] or None
-    answered = QuestionnaireForm()
+    answered = QuestionnaireForm(asks_pregnancy=asks_pregnancy(form))
     if not answered.validate():
-        return panel("questionnaire", status=422, errors=answered.field_errors(), answers=form,
-                     carry={**carried(form), **profile(form)})
+        return questionnaire_panel(form, status=422, errors=answered.field_errors(), answers=form,
+                                   carry={**carried(form), **profile(form)})
     answers, flags, consents = answered.answers()
     proof_failed = []
 

@@ -180,11 +180,14 @@ class ReturningForm(VisitorForm):
 
 
 def _many(allowed):
+    """Options of `allowed`, or an explicit "none" (q.NONE) alone."""
     def check(form, field):
         chosen = [v for v in (field.data or []) if v]
-        if any(v not in allowed for v in chosen):
+        if any(v not in allowed and v != q.NONE for v in chosen):
             refuse("choice_invalid")
-        field.data = [v for v in allowed if v in chosen]
+        if q.NONE in chosen and len(chosen) > 1:
+            refuse("none_and_other")
+        field.data = [q.NONE] if q.NONE in chosen else [v for v in allowed if v in chosen]
 
     return check
 
@@ -194,20 +197,46 @@ def _text(limit: int):
 
 
 class QuestionnaireForm(Form):
-    """The health questionnaire, shared by the kiosk and the desk (answers checked, flags derived)."""
+    """The health questionnaire, shared by the kiosk and the desk (answers checked, flags derived).
+
+    Every mistake is reported at once, each next to its own question. The history questions may be
+    left blank (staff then read "not answered") or answered "none". `asks_pregnancy` False: the
+    question is not shown, and stored as not asked.
+    """
 
     allergies = SelectMultipleField(validate_choice=False, validators=[_many(q.ALLERGIES)])
     chronic = SelectMultipleField(validate_choice=False, validators=[_many(q.CHRONIC)])
     medication = SelectMultipleField(validate_choice=False, validators=[_many(q.MEDICATION)])
-    pregnancy = StringField(validators=[choice(q.PREGNANCY, required=True)])
-    smoking = StringField(validators=[choice(q.SMOKING, required=True)])
+    pregnancy = StringField()
+    smoking = StringField(validators=[choice(q.SMOKING, required=True, required_code="smoking_required")])
     allergy_detail = StringField(validators=[_text(q.TEXTS["allergy_detail"])])
     surgery_history = TextAreaField(validators=[_text(q.TEXTS["surgery_history"])])
     procedure_history = TextAreaField(validators=[_text(q.TEXTS["procedure_history"])])
     medication_detail = StringField(validators=[_text(q.TEXTS["medication_detail"])])
+    surgery_none = StringField()
     consent_privacy = StringField()
     consent_photos = StringField()
     consent_contact = StringField()
+
+    def __init__(self, *args, asks_pregnancy: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.asks_pregnancy = asks_pregnancy
+        self.pregnancy.validators = [choice(q.PREGNANCY, required=True, required_code="pregnancy_required")] \
+            if asks_pregnancy else []
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if not self.asks_pregnancy:
+            self.pregnancy.data = q.NOT_ASKED
+        self.surgery_none.data = q.yes(self.surgery_none.data)
+        if self.surgery_none.data and (self.surgery_history.data or self.procedure_history.data):
+            self.surgery_none.errors = [message_for("none_and_other")]
+            valid = False
+        for name, detail in (("allergies", "allergy_detail"), ("medication", "medication_detail")):
+            if getattr(self, name).data == [q.NONE] and getattr(self, detail).data:
+                getattr(self, name).errors = [message_for("none_and_other")]
+                valid = False
+        return valid
 
     @staticmethod
     def validate_consent_privacy(form, field):

@@ -33,6 +33,9 @@ MESSAGES = {
     "birth_year_invalid": _l("Please enter a year of birth such as 1990."),
     "text_too_long": _l("This is too long (at most %(limit)s characters)."),
     "consent_required": _l("Please agree to the privacy statement to continue."),
+    "none_and_other": _l("Either “None”, or what applies: not both."),
+    "pregnancy_required": _l("Please answer whether you are pregnant or breastfeeding."),
+    "smoking_required": _l("Please tell us whether you smoke."),
     "session_expired": _l("This check-in was interrupted. Please start again."),
     "scan_unreadable": _l("The code could not be read. Please try again or type your booking code."),
     "ticket_not_found": _l("No visitor with this number is waiting today."),
@@ -181,6 +184,7 @@ ANSWER_LABELS = {
     "pregnancy:no": _l("No"), "pregnancy:pregnant": _l("Pregnant"), "pregnancy:breastfeeding": _l("Breastfeeding"),
     "pregnancy:unsure": _l("Not sure"),
     "smoking:no": _l("No"), "smoking:yes": _l("Yes"), "smoking:quit": _l("I quit"),
+    "pregnancy:not_asked": _l("Not asked (does not apply)"), "none": _l("None"),
     "other": _l("Other"),
     "-": _l("Not asked"),
 }

@@ -382,6 +382,29 @@ def test_visitor_detail_and_opening_the_answers_is_audited(app, api, query):
     assert entry == [("desk", {})]  # who looked, and never the answers themselves
 
 
+def test_staff_read_none_apart_from_not_answered(app, api, query):
+    """无 (the visitor ticked "none") and "not answered" (left blank) are different facts for a doctor."""
+    visit = walk_in(api)
+
+    def answers(session):
+        stored = session.query(Visit).filter_by(public_id=visit["id"]).one()
+        session.add(HealthQuestionnaire(visit_id=stored.id, answers={
+            "allergies": ["none"], "allergy_detail": "", "chronic": [], "medication": ["anticoagulants"],
+            "medication_detail": "", "surgery_history": "", "procedure_history": "", "surgery_none": True,
+            "pregnancy": "not_asked", "smoking": "no"}, flags=["anticoagulant"], consent_privacy=True))
+        session.commit()
+
+    query(answers)
+    opened = Staffer(app, "desk").get(f"/admin/visits/{visit['id']}/answers").get_data(as_text=True)
+    facts = dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", opened, re.S))
+    clean = {k: re.sub(r"<[^>]+>", "", v).strip() for k, v in facts.items()}
+    assert clean["过敏史"] == "无"
+    assert clean["既往手术及医美项目（请注明大致时间）"] == "无"
+    assert clean["您是否有以下情况？"] == "未填写"
+    assert clean["您目前是否在服用以下药物？"] != "未填写" and clean["您目前是否在服用以下药物？"] != "无"
+    assert clean["妊娠或哺乳"] == "未询问（不适用）"
+
+
 def test_the_desk_books_edits_and_cancels_an_appointment(app, api, query):
     staff = Staffer(app, "desk")
     peel = query(lambda s: s.query(__import__("lobby.models", fromlist=["Service"]).Service)

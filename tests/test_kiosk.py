@@ -6,6 +6,7 @@ import re
 import pytest
 
 from lobby.extensions import db
+from lobby.messages import message_for
 from lobby.models import (
     Appointment,
     AppointmentStatus,
@@ -142,6 +143,26 @@ def test_messages_follow_the_visitors_language(app, kiosk):
     carry = hidden(kiosk.get("/kiosk/step/walk-in").get_data(as_text=True))
     html = kiosk.post("/kiosk/details", {**carry, **walk_in_details(app, phone="1")}).get_data(as_text=True)
     assert "This is not a valid mobile number" in html
+
+
+def test_the_questionnaire_asks_a_man_nothing_about_pregnancy_and_says_every_mistake_at_once(app, kiosk, query):
+    carry = hidden(kiosk.get("/kiosk/step/walk-in").get_data(as_text=True))
+    him = walk_in_details(app, name="王小明", gender="male", birth_year="1985")
+    panel = kiosk.post("/kiosk/details", {**carry, **him}).get_data(as_text=True)
+    assert 'name="pregnancy"' not in panel and 'name="smoking"' in panel
+    assert 'value="none" data-none' in panel  # an explicit "none" for the history questions
+    wrong = kiosk.post("/kiosk/finish", {**hidden(panel), **him, "allergies": ["none", "latex"]})
+    html = wrong.get_data(as_text=True)
+    assert wrong.status_code == 422
+    for code in ("smoking_required", "consent_required", "none_and_other"):
+        with app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+            assert message_for(code) in html
+    assert "请检查下面标出的 3 项回答" in html
+    done = kiosk.post("/kiosk/finish", {**hidden(panel), **him, "smoking": "no", "consent_privacy": "1",
+                                        "allergies": ["none"]})
+    assert done.status_code == 200 and "A001" in done.get_data(as_text=True)
+    stored = query(lambda s: s.query(HealthQuestionnaire).one().answers)
+    assert stored["pregnancy"] == "not_asked" and stored["allergies"] == ["none"]
 
 
 def test_the_next_visitor_starts_in_the_tablets_language_not_the_last_visitors(app, kiosk):

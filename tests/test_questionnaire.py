@@ -55,7 +55,11 @@ def test_answers_that_matter_for_treatment_become_flags(zh, extra, flag):
 
 @pytest.mark.parametrize("extra,field,code", [
     ({"consent_privacy": ""}, "consent_privacy", "consent_required"),
-    ({"pregnancy": ""}, "pregnancy", "choice_required"),
+    ({"pregnancy": ""}, "pregnancy", "pregnancy_required"),
+    ({"smoking": ""}, "smoking", "smoking_required"),
+    ({"allergies": ["none", "latex"]}, "allergies", "none_and_other"),
+    ({"medication": ["none"], "medication_detail": "阿司匹林"}, "medication", "none_and_other"),
+    ({"surgery_none": "1", "surgery_history": "双眼皮 2019"}, "surgery_none", "none_and_other"),
     ({"smoking": "sometimes"}, "smoking", "choice_invalid"),
     ({"allergies": ["cats"]}, "allergies", "choice_invalid"),
     ({"surgery_history": "x" * 501}, "surgery_history", "text_too_long"),
@@ -66,10 +70,44 @@ def test_bad_answers_are_refused(zh, extra, field, code):
     assert form.field_errors()[field] == message_for(code, limit=500)
 
 
-def test_every_wrong_answer_is_reported_at_once(zh):
-    form = questionnaire_form(consent_privacy="", pregnancy="", allergies=["cats"])
+def test_every_wrong_answer_is_reported_at_once_each_in_its_own_words(zh):
+    form = questionnaire_form(consent_privacy="", pregnancy="", smoking="", allergies=["cats"])
     assert not form.validate()
-    assert set(form.field_errors()) == {"consent_privacy", "pregnancy", "allergies"}
+    errors = form.field_errors()
+    assert set(errors) == {"consent_privacy", "pregnancy", "smoking", "allergies"}
+    assert len(set(errors.values())) == 4  # no generic "please choose one" under every question
+
+
+def test_none_is_an_answer_staff_tell_from_a_blank(zh):
+    from lobby.domain import questionnaire as q
+
+    said_none, flags, _ = answers(allergies=["none"], chronic=["none"], medication=["none"], surgery_none="1")
+    assert flags == [] and said_none["allergies"] == ["none"] and said_none["surgery_none"] is True
+    blank, _, _ = answers()
+    for question in q.HISTORY:
+        assert q.history_state(said_none, question) == "none"
+        assert q.history_state(blank, question) == "unanswered"
+    given, flags, _ = answers(allergies=["latex"], surgery_history="双眼皮 2019")
+    assert q.history_state(given, "allergies") == q.history_state(given, "surgery") == "given"
+    assert flags == ["allergy"]
+
+
+@pytest.mark.parametrize("gender, birth_year, asked", [
+    ("male", 1990, False), ("female", 1990, True), ("female", 1960, False), ("female", 2016, False),
+    ("female", None, True), (None, None, True), ("other", 1995, True),
+])
+def test_pregnancy_is_asked_only_when_it_can_apply(gender, birth_year, asked):
+    from lobby.domain import questionnaire as q
+
+    assert q.asks_pregnancy(gender, birth_year, 2026) is asked
+
+
+def test_a_question_not_asked_is_stored_as_not_asked_whatever_is_sent(zh):
+    form = QuestionnaireForm(formdata=MultiDict({"smoking": "no", "consent_privacy": "1", "pregnancy": "pregnant"}),
+                             asks_pregnancy=False)
+    assert form.validate(), form.errors
+    cleaned, flags, _ = form.answers()
+    assert cleaned["pregnancy"] == "not_asked" and "pregnancy" not in flags
 
 
 def test_registration_reports_every_wrong_field_at_once(zh, session, clinic):

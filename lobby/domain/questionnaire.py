@@ -13,16 +13,26 @@ from ..models import HealthQuestionnaire, Visit
 from . import events
 from .audit import Actor, audit
 
+# Each history question may be answered "none" (an explicit 无), which staff tell apart from a
+# question left blank ("not answered").
+NONE = "none"
 ALLERGIES = ("drugs", "anaesthetics", "fillers", "latex")
 CHRONIC = ("hypertension", "diabetes", "heart_disease", "bleeding_disorder", "keloid", "autoimmune", "infectious")
 MEDICATION = ("anticoagulants", "isotretinoin", "hormones", "other")
 PREGNANCY = ("no", "pregnant", "breastfeeding", "unsure")
+NOT_ASKED = "not_asked"  # pregnancy, for a visitor it cannot apply to (asks_pregnancy)
+PREGNANCY_AGES = (14, 55)
 SMOKING = ("no", "yes", "quit")
 TEXTS = {"allergy_detail": 300, "surgery_history": 500, "procedure_history": 500, "medication_detail": 300}
 
 # Answers that change what staff may do today, shown as badges on the front desk.
+def named(values) -> list[str]:
+    """The options ticked, without an explicit "none"."""
+    return [v for v in (values or []) if v != NONE]
+
+
 FLAG_RULES = (
-    ("allergy", lambda a: bool(a["allergies"] or a["allergy_detail"])),
+    ("allergy", lambda a: bool(named(a["allergies"]) or a["allergy_detail"])),
     ("anticoagulant", lambda a: "anticoagulants" in a["medication"]),
     ("pregnancy", lambda a: a["pregnancy"] in ("pregnant", "breastfeeding", "unsure")),
     ("keloid", lambda a: "keloid" in a["chronic"]),
@@ -32,7 +42,32 @@ FLAG_RULES = (
 )
 
 
-ANSWER_FIELDS = ("allergies", "chronic", "medication", "pregnancy", "smoking", *TEXTS)
+ANSWER_FIELDS = ("allergies", "chronic", "medication", "pregnancy", "smoking", *TEXTS, "surgery_none")
+HISTORY = ("allergies", "chronic", "medication", "surgery")
+
+
+def asks_pregnancy(gender: str | None, birth_year: int | None, year: int) -> bool:
+    """Whether the pregnancy question applies: not to men, nor to anyone whose age (when known)
+    is outside PREGNANCY_AGES; asked whenever the visitor's details do not say."""
+    if gender == "male":
+        return False
+    if birth_year:
+        low, high = PREGNANCY_AGES
+        return low <= year - int(birth_year) <= high
+    return True
+
+
+def history_state(answers: dict, question: str) -> str:
+    """How a history question was answered, for staff: "given", "none" (无) or "unanswered"."""
+    if question == "surgery":
+        if answers.get("surgery_history") or answers.get("procedure_history"):
+            return "given"
+        return "none" if answers.get("surgery_none") else "unanswered"
+    detail = {"allergies": "allergy_detail", "medication": "medication_detail"}.get(question)
+    chosen = answers.get(question) or []
+    if named(chosen) or (detail and answers.get(detail)):
+        return "given"
+    return "none" if NONE in chosen else "unanswered"
 
 
 def yes(value) -> bool:
@@ -58,11 +93,11 @@ def record_answers(session: Session, visit: Visit, answers: dict, flags: list[st
 
 # The topics a returning visitor may be reminded of on the tablet (never what they answered).
 TOPICS = (
-    ("allergies", lambda a: bool(a.get("allergies") or a.get("allergy_detail"))),
+    ("allergies", lambda a: bool(named(a.get("allergies")) or a.get("allergy_detail"))),
     ("surgery", lambda a: bool(a.get("surgery_history"))),
     ("procedures", lambda a: bool(a.get("procedure_history"))),
-    ("conditions", lambda a: bool(a.get("chronic"))),
-    ("medication", lambda a: bool(a.get("medication") or a.get("medication_detail"))),
+    ("conditions", lambda a: bool(named(a.get("chronic")))),
+    ("medication", lambda a: bool(named(a.get("medication")) or a.get("medication_detail"))),
 )
 
 

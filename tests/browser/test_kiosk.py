@@ -296,3 +296,38 @@ def test_a_camera_the_visitor_may_not_use_leads_to_the_typed_code(server, playwr
         assert page.locator(".typed-box input[name=phone]").evaluate("el => el === document.activeElement")
     finally:
         chromium.close()
+
+
+def test_the_questionnaire_on_a_portrait_tablet(server, browser, artifacts):
+    """The submit button is in reach without scrolling, "None" and the options exclude each other,
+    and a man is not asked about pregnancy; every mistake shows at once."""
+    page = tablet(browser, server, portrait=True)
+    page.get_by_role("button", name="现场咨询").click()
+    page.fill("input[name=name]", "王小明")
+    page.fill("input[name=phone]", "13900139001")
+    page.locator("label.chip", has_text="男").first.click()
+    page.fill("input[name=birth_year]", "1985")
+    page.locator("label.chip", has_text="果酸焕肤").click()
+    page.get_by_role("button", name="下一步").click()
+    page.wait_for_selector("input[name=consent_privacy]")
+    assert page.locator("input[name=pregnancy]").count() == 0
+    submit = page.get_by_role("button", name="领取号码")
+    assert submit.evaluate("b => b.getBoundingClientRect().bottom <= window.innerHeight")  # no scroll needed
+
+    allergies = page.locator("fieldset", has=page.locator("input[name=allergies]"))
+    allergies.locator("label.chip", has_text="乳胶").click()
+    allergies.locator("label.chip-none").click()
+    assert allergies.locator("input[value=latex]").is_checked() is False
+    allergies.locator("label.chip", has_text="乳胶").click()
+    assert allergies.locator("input[data-none]").is_checked() is False
+    allergies.locator("label.chip-none").click()
+
+    submit.click()  # smoking and consent unanswered: both said at once, each at its question
+    page.wait_for_selector(".form-mistakes")
+    assert page.locator(".field-error").count() == 2
+    assert page.locator("input[name=allergies][value=none]").is_checked()  # what was answered is kept
+    page.screenshot(path=str(artifacts / "kiosk-questionnaire-mistakes-portrait.png"), animations="disabled")
+    page.locator("label.chip:has(input[name=smoking][value=no])").click()
+    page.locator("input[name=consent_privacy]").check()
+    page.get_by_role("button", name="领取号码").click()
+    assert page.locator(".slip-number").inner_text() == "A001"
