@@ -102,6 +102,7 @@ def test_every_route_with_a_path_argument_is_listed(app):
     assert {rule for rule, _ in path_rules(app)} == {
         "/t/<token>", "/t/<token>/state.json", "/kiosk/step/<flow>", "/kiosk/a/<token>", "/kiosk/a/<token>/qr.png",
         "/kiosk/ticket-qr/<token>.png", "/admin/appointments/<public_id>/cancel", "/admin/appointments/<public_id>",
+        "/admin/appointments/<public_id>/check-in",
         "/admin/visits/<public_id>/act", "/admin/visits/<public_id>/reassign", "/admin/visits/<public_id>/told", "/admin/visits/<public_id>/note",
         "/admin/rotation/<staff_id>/duty", "/admin/rotation/<staff_id>/move", "/admin/visits/<public_id>",
         "/admin/visits/<public_id>/answers", "/admin/visits/<public_id>/questionnaire",

@@ -42,7 +42,9 @@ def tablet(browser, server, portrait=False):
 def answer_questionnaire(page, shot):
     page.wait_for_selector("input[name=consent_privacy]")
     page.locator("label.chip", has_text="乳胶").click()
-    page.locator("label.chip:has(input[name=pregnancy][value=no])").click()
+    pregnancy = page.locator("label.chip:has(input[name=pregnancy][value=no])")
+    if pregnancy.count():  # asked only when it can apply
+        pregnancy.click()
     page.locator("label.chip:has(input[name=smoking][value=no])").click()
     shot("questionnaire")
     page.locator("input[name=consent_privacy]").check()
