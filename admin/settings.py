@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template
+from flask import abort, make_response, render_template
 from flask_login import current_user
 from htmx_flask import request
 from sqlalchemy import select
 
+from kiosk import devices
 from lobby.database import unit_of_work
 from lobby.domain import settings as clinic_settings
+from lobby.domain.audit import audit
 from lobby.domain.errors import FormInvalid
 from lobby.domain.settings import get_settings
 from lobby.domain.text import parse_id
@@ -37,7 +39,7 @@ def _page(section: str, status: int = 200, **extra):
                "consultants": db.session.scalars(select(Staff).where(Staff.role == Role.CONSULTANT)
                                                  .order_by(Staff.rotation_order)).all(),
                "roles": [r.value for r in Role], "specialties": clinic_settings.SPECIALTIES,
-               "languages": clinic_settings.LANGUAGES}
+               "languages": clinic_settings.LANGUAGES, "this_is_a_kiosk": devices.at_a_kiosk()}
     if section in SECTIONS:
         model, _, order = SECTIONS[section]
         context["items"] = db.session.scalars(select(model).order_by(order)).all()
@@ -78,3 +80,24 @@ def save_settings(section: str):
     if errors:
         return _page(section, 422, form=form, editing=editing, errors=errors)
     return _page(section, message=message_for("settings_saved"))
+
+
+@bp.post("/settings/kiosk/register", endpoint="register_kiosk")
+@roles_required(Role.ADMIN)
+def register_kiosk():
+    """This browser becomes one of the clinic's lobby tablets (kiosk/devices.py)."""
+    with unit_of_work(db.session):
+        audit(db.session, staff_actor(), "kiosk_registered", None)
+    body, status = _page("clinic", message=message_for("kiosk_registered"), this_is_a_kiosk=True)
+    return devices.register(make_response(body, status))
+
+
+@bp.post("/settings/kiosk/sign-out", endpoint="sign_out_kiosks")
+@roles_required(Role.ADMIN)
+def sign_out_kiosks():
+    """Every lobby tablet stops being one (a tablet lost or replaced): they are made again one by one."""
+    with unit_of_work(db.session):
+        settings = get_settings(db.session)
+        settings.kiosk_generation += 1
+        audit(db.session, staff_actor(), "kiosks_signed_out", None, generation=settings.kiosk_generation)
+    return _page("clinic", message=message_for("kiosks_signed_out"), this_is_a_kiosk=False)

@@ -51,7 +51,7 @@ from lobby.tokens import (
     visitor_token,
 )
 
-from . import bp, throttle
+from . import bp, devices, throttle
 from .forms import AppointmentLookupForm, CompanionForm
 
 
@@ -157,6 +157,9 @@ def step(flow: str):
 
 
 def _confirm(appointment, token: str):
+    if not devices.at_a_kiosk():
+        # A phone at home, say: no ticket for someone who is not here (kiosk/devices.py).
+        return panel("appointment_elsewhere", booking=appointment)
     try:
         appts.check_arrival(db.session, appointment)
     except DomainError as err:
@@ -410,6 +413,8 @@ def finish():
 
     def make_visit():
         if flow == "appointment":
+            if not devices.at_a_kiosk():
+                raise ValidationError("appointment_at_the_clinic")
             booking, _ = _appointment_from_scan(form.get("appointment", ""))
             visit = checkin.check_in_appointment(db.session, booking, idempotency_key=key, actor=KIOSK)
         elif flow in ("returning", "post-op"):

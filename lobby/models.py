@@ -146,6 +146,8 @@ class ClinicSettings(db.Model):
     rotation_counts_designated: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # A waiting visitor is told again (phone notice, desk prompt) when their expected call moves by more.
     retell_threshold_minutes: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
+    # Lobby tablets carry a signed cookie of this generation; raising it signs every tablet out.
+    kiosk_generation: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     @classmethod
     def with_defaults(cls) -> ClinicSettings:

@@ -12,6 +12,8 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 APPOINTMENT_SALT = "lobby.appointment-checkin"
 TICKET_SALT = "lobby.ticket"
 VISITOR_SALT = "lobby.kiosk-visitor"
+KIOSK_SALT = "lobby.kiosk-device"
+KIOSK_MAX_AGE = 60 * 60 * 24 * 365 * 5  # a lobby tablet stays one until the clinic signs it out
 APPOINTMENT_MAX_AGE = 60 * 60 * 24 * 120  # bookings are made at most months ahead
 TICKET_MAX_AGE = 60 * 60 * 24  # a ticket is good for its day
 VISITOR_MAX_AGE = 30 * 60  # who a returning visitor said they are, at the kiosk: good for one check-in
@@ -61,3 +63,12 @@ def visitor_token(typed: dict, verified_client: str | None) -> str:
 def read_visitor_token(token: str) -> tuple[dict, str | None]:
     data = _load(VISITOR_SALT, token, VISITOR_MAX_AGE)
     return data["t"], data["c"]
+
+
+def kiosk_device_token(generation: int, device: str) -> str:
+    """What a lobby tablet of the clinic carries (kiosk/devices.py)."""
+    return _serializer(KIOSK_SALT).dumps({"g": generation, "d": device})
+
+
+def read_kiosk_device_token(token: str) -> dict:
+    return _load(KIOSK_SALT, token, KIOSK_MAX_AGE)

@@ -41,6 +41,8 @@ ROUTES = [
     ("check_in_appointment", "POST", "/admin/appointments/{booking}/check-in"),
     ("appointment_detail", "GET", "/admin/appointments/{booking}"),
     ("import_appointments", "POST", "/admin/appointments/import"),
+    ("register_kiosk", "POST", "/admin/settings/kiosk/register"),
+    ("sign_out_kiosks", "POST", "/admin/settings/kiosk/sign-out"),
     ("fill_questionnaire", "GET", "/admin/visits/{visit}/questionnaire"),
     ("erase_client", "POST", "/admin/clients/{client}/erase"),
     ("resolve_identity", "POST", "/admin/visits/{visit}/identity"),

@@ -5,6 +5,7 @@ import re
 
 import pytest
 
+from kiosk import devices
 from lobby.extensions import db
 from lobby.messages import message_for
 from lobby.models import (
@@ -28,9 +29,12 @@ QUESTIONNAIRE = {"pregnancy": "no", "smoking": "no", "consent_privacy": "1", "al
 class Kiosk:
     """A tablet: one browser session, htmx requests with the page's CSRF token."""
 
-    def __init__(self, app):
+    def __init__(self, app, lobby_tablet=True):
         self.app = app
         self.client = app.test_client()
+        if lobby_tablet:  # one of the clinic's own tablets (kiosk/devices.py), as an admin made it
+            with app.app_context():
+                self.client.set_cookie(devices.COOKIE, devices.new_device_cookie())
         page = self.client.get("/kiosk/")
         self.csrf = re.search(r'"X-CSRFToken": "([^"]+)"', page.get_data(as_text=True)).group(1)
 
@@ -379,3 +383,35 @@ def test_finding_a_returning_client_checks_every_field(kiosk, typed, field, mess
     response = returning(kiosk, **{"phone": "13700137000", "name": "张三华", "birth_year": "1990", **typed})
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and message in html and f'id="{field}-error"' in html
+
+
+def test_a_booking_checks_in_only_at_a_lobby_tablet_of_the_clinic(app, api, frozen_clock, query):
+    """The confirmation's link or code used on a phone says to scan it at the lobby tablet and makes
+    no ticket; an admin makes a browser a lobby tablet, and signing every tablet out undoes it."""
+    from .test_admin import Staffer
+
+    response = api.post("/api/v1/appointments", json={"name": "王小美", "phone": "13800138000", "service": "peel",
+                                                      "starts_at": "2026-03-10T10:30:00+08:00"})
+    booking = response.get_json()
+    with app.app_context():
+        token = read_token_of(booking)
+    phone = Kiosk(app, lobby_tablet=False)
+    at_home = phone.client.get(f"/kiosk/a/{token}").get_data(as_text=True)
+    assert "data-appointment-elsewhere" in at_home and "是的，继续" not in at_home
+    typed = phone.post("/kiosk/appointment", {"phone": "13800138000", "code": booking["code"]}).get_data(as_text=True)
+    assert "data-appointment-elsewhere" in typed
+    forced = phone.post("/kiosk/finish", {"flow": "appointment", "key": "k1", "appointment": token, **QUESTIONNAIRE})
+    assert forced.status_code == 422 and query(lambda s: s.query(Visit).count()) == 0
+
+    admin = Staffer(app, "admin")
+    made = admin.client.post("/admin/settings/kiosk/register", headers={"X-CSRFToken": admin.csrf})
+    assert made.status_code == 200 and devices.COOKIE in made.headers.get("Set-Cookie", "")
+    assert "是的，继续" in admin.client.get(f"/kiosk/a/{token}").get_data(as_text=True)  # now a lobby tablet
+    admin.client.post("/admin/settings/kiosk/sign-out", headers={"X-CSRFToken": admin.csrf})
+    assert "data-appointment-elsewhere" in admin.client.get(f"/kiosk/a/{token}").get_data(as_text=True)
+
+
+def read_token_of(booking):
+    from lobby.tokens import appointment_token
+
+    return appointment_token(booking["id"])

@@ -4,6 +4,7 @@ the camera path through the server-side QR decoder, and the idle reset."""
 import datetime as dt
 
 import qrcode
+from flask import url_for
 from PIL import Image
 
 from lobby.domain.clock import utcnow
@@ -15,6 +16,7 @@ from lobby.models import (
     ClinicSettings,
     Service,
     Staff,
+    Visit,
 )
 from lobby.tokens import appointment_token
 
@@ -32,9 +34,21 @@ class Shots:
         self.page.screenshot(path=str(self.artifacts / f"kiosk-{self.name}-{self.n}-{label}.png"), full_page=True)
 
 
+def lobby_tablet_cookie(server):
+    """The cookie of one of the clinic's lobby tablets (kiosk/devices.py), signed as the server signs it."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    from kiosk.devices import COOKIE
+    from lobby.tokens import KIOSK_SALT
+
+    value = URLSafeTimedSerializer(server.env["SECRET_KEY"], salt=KIOSK_SALT).dumps({"g": 1, "d": "test-tablet"})
+    return {"name": COOKIE, "value": value, "url": server.url}
+
+
 def tablet(browser, server, portrait=False):
     size = {"width": 800, "height": 1280} if portrait else {"width": 1280, "height": 800}
     page = browser.new_page(viewport=size, locale="zh-CN", has_touch=True)
+    page.context.add_cookies([lobby_tablet_cookie(server)])
     page.goto(server.url + "/kiosk/")
     return page
 
@@ -104,6 +118,7 @@ def test_appointment_by_qr_through_the_camera_and_the_server_decoder(app, server
         f"--use-file-for-fake-video-capture={video}"])
     try:
         page = chromium.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+        page.context.add_cookies([lobby_tablet_cookie(server)])
         refused = []
         page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
         page.goto(server.url + "/kiosk/")
@@ -333,3 +348,23 @@ def test_the_questionnaire_on_a_portrait_tablet(server, browser, artifacts):
     page.locator("input[name=consent_privacy]").check()
     page.get_by_role("button", name="领取号码").click()
     assert page.locator(".slip-number").inner_text() == "A001"
+
+
+def test_a_booking_link_opened_on_a_phone_gives_no_ticket(app, server, browser, artifacts):
+    """The confirmation's link, opened at home: when and where, and to scan it at the lobby tablet;
+    no ticket for someone who is not there. The same link at the lobby tablet checks in."""
+    public_id = book(app, "+8613900139002", "246810")
+    with app.test_request_context(base_url=server.url):
+        link = url_for("kiosk.appointment", token=appointment_token(public_id), _external=True)
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN").new_page()
+    phone.goto(link)
+    phone.locator("[data-appointment-elsewhere]").wait_for()
+    assert "扫描" in phone.inner_text("#kiosk-panel") and phone.locator(".slip-number").count() == 0
+    phone.screenshot(path=str(artifacts / "phone-booking-link-at-home.png"), animations="disabled")
+    with app.app_context():
+        assert db.session.query(Visit).count() == 0
+
+    page = tablet(browser, server)
+    page.goto(link)
+    page.get_by_role("button", name="是的，继续").click()
+    assert answer_questionnaire(page, lambda label: None) == "B001"
