@@ -87,13 +87,16 @@ def book():
         with unit_of_work(db.session):
             existing = appts.get_appointment(db.session, typed.id.data) if typed.id.data else None
             consultant = db.session.get(Staff, typed.consultant.data) if typed.consultant.data else None
-            appts.book(db.session, name=typed.name.data, phone=typed.phone.data,
+            booking, _created = appts.book(db.session, name=typed.name.data, phone=typed.phone.data,
                        starts_at=dt.datetime.combine(typed.date.data, typed.time.data).isoformat(),
                        service=db.session.get(Service, typed.service.data).code,
                        consultant=consultant.username if consultant else None, existing=existing, actor=staff_actor())
     except DomainError as err:
         return _render(422, form=form, errors={err.field or "name": message_for(err.code, **err.params)})
-    return _render(message=message_for("appointment_saved"))
+    # The code and QR code to give the visitor, right where the receptionist is.
+    token = appointment_token(booking.public_id)
+    return _render(message=message_for("appointment_saved"), saved=booking,
+                   saved_qr=url_for("kiosk.appointment_qr", token=token))
 
 
 @bp.post("/appointments/<public_id>/cancel", endpoint="cancel_appointment")

@@ -11,6 +11,7 @@ from flask_login import current_user, login_user, logout_user
 from htmx_flask import request
 from sqlalchemy import select
 
+from lobby import audit_words
 from lobby.database import flush_erased_pages, unit_of_work
 from lobby.domain import (
     audit,
@@ -456,6 +457,10 @@ def audit_trail():
     entries = db.session.scalars(query).all()
     actions = db.session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
     staff = db.session.scalars(select(Staff).order_by(Staff.username)).all()
-    return render_template("admin/audit.html", entries=entries, actions=actions, staff=staff,
+    people = {s.id: s.display_name for s in staff}
+    usernames = {s.username: s.display_name for s in staff}
+    rows = [(e, audit_words.action_label(e.action), audit_words.details(e, people, usernames)) for e in entries]
+    return render_template("admin/audit.html", rows=rows, actions=actions, staff=staff,
+                           action_label=audit_words.action_label,
                            filters={"action": action, "actor": who, "date": day},
                            settings=get_settings(db.session), me=current_user, is_desk=True)

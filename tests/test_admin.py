@@ -419,6 +419,9 @@ def test_the_desk_books_edits_and_cancels_an_appointment(app, api, query):
                                               "time": "15:00", "service": str(peel)})
     assert made.status_code == 200 and "15:00" in made.get_data(as_text=True)
     booking_id = query(lambda s: s.query(Appointment).one().public_id)
+    code = query(lambda s: s.query(Appointment).one().code)
+    saved = made.get_data(as_text=True)  # the code and QR to give the visitor, at once
+    assert f'data-saved-code="{code}"' in saved and "/qr.png" in saved
     staff.post("/admin/appointments", {"id": booking_id, "name": "王小美", "phone": "13800138000",
                                        "date": "2026-03-10", "time": "16:30", "service": str(peel)})
     assert query(lambda s: s.query(Appointment).one().starts_at.hour) == 8  # 16:30 in Shanghai
@@ -562,6 +565,21 @@ def test_an_admin_erases_a_client_after_their_visit(app, api, query):
     assert query(lambda s: (s.query(Visit).one().client.name, s.query(Visit).one().client.phone)) == (None, None)
     trail = admin.client.get("/admin/audit?action=erase").get_data(as_text=True)
     assert 'data-action="erase"' in trail and "欧阳娜娜" not in trail and 'data-action="check_in"' not in trail
+
+
+def test_the_audit_trail_reads_in_words(app, api, query):
+    """People and actions in words: "改派 · Amy → Bea · 原因: …", not `reassign` and `to_consultant: 4`."""
+    visit = walk_in(api, consultant="amy")
+    admin = Staffer(app, "admin")
+    admin.post(f"/admin/visits/{visit['id']}/reassign", {"to_consultant": str(ids(query)["bea"]),
+                                                         "reason": "客户希望换人", "expected": "waiting"})
+    trail = admin.client.get("/admin/audit").get_data(as_text=True)
+    row = re.search(r'<tr data-action="reassign">(.*?)</tr>', trail, re.S).group(1)
+    text = re.sub(r"<[^>]+>", " ", row)
+    assert "改派" in text and "Amy → Bea" in text and "原因: 客户希望换人" in text
+    assert "to_consultant" not in text and "reassign" not in text
+    checked_in = re.search(r'<tr data-action="check_in">(.*?)</tr>', trail, re.S).group(1)
+    assert "签到" in checked_in and "check_in" not in re.sub(r"<[^>]+>", " ", checked_in)
 
 
 def test_the_desk_calls_next_only_for_someone_who_sees_visitors(app, api, query):
