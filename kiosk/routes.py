@@ -33,7 +33,13 @@ from lobby.domain import (
 from lobby.domain.audit import KIOSK
 from lobby.domain.errors import DomainError, NotFound, ValidationError
 from lobby.domain.registration import VisitorDetails
-from lobby.domain.settings import clinic_day, clinic_zone, get_settings, is_open
+from lobby.domain.settings import (
+    LANGUAGES,
+    clinic_day,
+    clinic_zone,
+    get_settings,
+    is_open,
+)
 from lobby.domain.text import parse_id
 from lobby.extensions import db
 from lobby.forms import QuestionnaireForm, ReturningForm, VisitorForm
@@ -136,6 +142,25 @@ def next_visitor():
     """The tablet handed on ("done", "start over", the idle reset): the next visitor starts afresh,
     in the tablet's own language, not in the one the previous visitor chose."""
     browser_session.pop("lang", None)
+    return redirect(url_for("kiosk.start"))
+
+
+@bp.post("/relang", endpoint="relang")
+def relang():
+    """The visitor changed language mid-step: the same step, with what they typed, in the new language
+    (a whole page: the header's language switch changes too)."""
+    form = request.form
+    if form.get("lang") in LANGUAGES:
+        browser_session["lang"] = form["lang"]
+    step = form.get("step")
+    if step == "details":
+        return panel("details", form=form, carry=carried(form), **choices())
+    if step == "find":
+        return panel("find", form=form, carry=carried(form))
+    if step in ("appointment", "companion"):
+        return panel(step, form=form)
+    if step == "questionnaire":
+        return questionnaire_panel(form, carry={**carried(form), **profile(form)}, answers=form)
     return redirect(url_for("kiosk.start"))
 
 

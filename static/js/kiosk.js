@@ -13,6 +13,30 @@
     stopCamera();
     window.location.replace(startUrl);
   }
+  // Changing language mid-step keeps the step and what was typed: the step's form goes to
+  // /kiosk/relang, which shows the same step, filled in, in the other language.
+  document.addEventListener("click", (event) => {
+    const lang = event.target.closest(".lang-switch a[data-lang]");
+    const step = frame.querySelector("#kiosk-panel form[data-step]");
+    if (!lang || !step) return;
+    event.preventDefault();
+    const relang = document.createElement("form");
+    relang.method = "post";
+    relang.action = frame.dataset.relangUrl;
+    relang.hidden = true;
+    const add = (name, value) => {
+      const input = document.createElement("input");
+      input.type = "hidden"; input.name = name; input.value = value;
+      relang.appendChild(input);
+    };
+    new FormData(step).forEach((value, name) => { if (typeof value === "string") add(name, value); });
+    add("step", step.dataset.step);
+    add("lang", lang.dataset.lang);
+    add("csrf_token", JSON.parse(frame.getAttribute("hx-headers"))["X-CSRFToken"]);
+    document.body.appendChild(relang);
+    stopCamera();
+    relang.submit();
+  });
   document.addEventListener("click", (event) => {
     if (event.target.closest("[data-print]")) window.print();
     const link = event.target.closest("[data-reset]");

@@ -368,3 +368,23 @@ def test_a_booking_link_opened_on_a_phone_gives_no_ticket(app, server, browser, 
     page.goto(link)
     page.get_by_role("button", name="是的，继续").click()
     assert answer_questionnaire(page, lambda label: None) == "B001"
+
+
+def test_switching_language_mid_step_keeps_what_was_typed(server, browser):
+    page = tablet(browser, server)
+    page.get_by_role("button", name="现场咨询").click()
+    page.fill("input[name=name]", "Emma Stone")
+    page.fill("input[name=phone]", "13900139003")
+    page.locator("label.chip", has_text="女").first.click()
+    page.get_by_role("link", name="English").click()
+    page.get_by_role("heading", name="Tell us about yourself").wait_for()
+    assert page.input_value("input[name=name]") == "Emma Stone"
+    assert page.input_value("input[name=phone]") == "13900139003"
+    assert page.locator("input[name=gender][value=female]").is_checked()
+    page.fill("input[name=birth_year]", "1990")
+    page.locator("label.chip", has_text="Chemical peel").click()
+    page.get_by_role("button", name="Next").click()  # the step goes on from where it was
+    page.wait_for_selector("input[name=consent_privacy]")
+    page.get_by_role("link", name="中文").click()
+    page.get_by_role("heading", name="健康问卷").wait_for()
+    assert page.locator("input[name=pregnancy]").count() > 0  # still her questionnaire, in Chinese
