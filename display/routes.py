@@ -9,7 +9,7 @@ from lobby.extensions import db
 from lobby.pages import page_or_fragment
 
 from . import bp
-from .chime import chime_wav
+from .chime import chime_mp3, chime_wav
 from .publisher import LANGUAGES, read_state, resolve_line
 
 
@@ -29,6 +29,12 @@ def board():
                                 settings=settings, line=line, lang=lang, timezone=str(clinic_zone(db.session)))
 
 
-@bp.get("/chime.wav", endpoint="chime")
+@bp.get("/chime.mp3", endpoint="chime")
 def chime():
+    return Response(chime_mp3(), mimetype="audio/mpeg", headers={"Cache-Control": "public, max-age=86400"})
+
+
+@bp.get("/chime.wav", endpoint="chime_wav")
+def chime_uncompressed():
+    """The same chime, uncompressed (signage players that play no MP3)."""
     return Response(chime_wav(), mimetype="audio/wav", headers={"Cache-Control": "public, max-age=86400"})

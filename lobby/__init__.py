@@ -9,7 +9,17 @@ from sqlalchemy import text
 
 from .config import load_config
 from .domain.settings import LANGUAGES
-from .extensions import babel, csrf, db, htmx, limiter, login_manager, migrate, socketio
+from .extensions import (
+    babel,
+    compress,
+    csrf,
+    db,
+    htmx,
+    limiter,
+    login_manager,
+    migrate,
+    socketio,
+)
 from .redirects import safe_next
 
 
@@ -102,6 +112,23 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
     limiter.init_app(app)
+    app.config.setdefault("COMPRESS_MIMETYPES", ["text/html", "text/css", "text/javascript", "application/javascript",
+                                                 "application/json", "text/csv", "image/svg+xml"])
+    compress.init_app(app)
+
+    @app.after_request
+    def _read_static_files_for_compression(response):
+        # Runs before Flask-Compress (registered after it): a static file goes out compressed too, and
+        # its file is closed here (Flask-Compress reads it but leaves it open).
+        if (response.direct_passthrough and response.status_code == 200
+                and response.mimetype in app.config["COMPRESS_MIMETYPES"]):
+            source = response.response
+            response.direct_passthrough = False
+            try:
+                response.set_data(b"".join(source))
+            finally:
+                getattr(source, "close", lambda: None)()
+        return response
     htmx.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "admin.login"

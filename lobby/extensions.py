@@ -1,6 +1,7 @@
 """Extensions, created once and bound in create_app (microblog style)."""
 
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -32,5 +33,7 @@ login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = Htmx()
 socketio = SocketIO()
+# Pages, scripts, styles and JSON go out compressed (a board or a phone on a slow clinic Wi-Fi).
+compress = Compress()
 # Only failed staff logins are limited; the storage is set in create_app (Redis when configured).
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
