@@ -19,7 +19,7 @@ from lobby.models import Line, Visit, VisitKind, VisitStatus
 
 S = VisitStatus
 RECENT_CALLS = 5
-WAITING_SHOWN = 12
+WAITING_SHOWN = 5  # two rows of tickets per line at a size read from 5 m; the count says the rest
 
 
 @dataclass(frozen=True)
