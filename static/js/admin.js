@@ -42,19 +42,41 @@
     // After the current event (a click closing a popover, focus leaving a field) has settled.
     window.setTimeout(() => {
       document.querySelectorAll("[data-live][data-stale]").forEach((section) => {
-        if (!busy(section)) {
+        if (!busy(section) && !acting.get(section)) {
           delete section.dataset.stale;
           htmx.trigger(section, "live-refresh");
         }
       });
     }, 0);
   }
+  // The receptionist's own actions in flight, per section: their answer is the fresh list (and
+  // carries the confirmation), so a refresh meanwhile waits for it rather than cutting it off.
+  const acting = new Map();
   document.addEventListener("htmx:beforeRequest", (event) => {
-    const section = event.detail.elt;
+    const elt = event.detail.elt;
+    if (!elt.matches) return;
+    if (!elt.matches("[data-live]")) {
+      const section = elt.closest("[data-live]");
+      if (section) acting.set(section, (acting.get(section) || 0) + 1);
+      return;
+    }
     // Only the section's own refresh waits; what the receptionist does goes through at once.
-    if (!section.matches || !section.matches("[data-live]")) return;
-    if (busy(section)) {
+    if (busy(elt) || acting.get(elt)) {
       event.preventDefault();
+      elt.dataset.stale = "1";
+    }
+  });
+  document.addEventListener("htmx:afterRequest", (event) => {
+    const elt = event.detail.elt;
+    const section = elt.matches && !elt.matches("[data-live]") && elt.closest("[data-live]");
+    if (section) acting.set(section, Math.max(0, (acting.get(section) || 1) - 1));
+  });
+  // A refresh already on its way when the receptionist started working: not swapped in either.
+  document.addEventListener("htmx:beforeSwap", (event) => {
+    const section = event.detail.elt;
+    if (!section.matches || !section.matches("[data-live]") || event.detail.requestConfig.elt !== section) return;
+    if (busy(section)) {
+      event.detail.shouldSwap = false;
       section.dataset.stale = "1";
     }
   });

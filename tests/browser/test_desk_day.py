@@ -80,3 +80,55 @@ def test_slash_searches_the_list_and_a_live_update_keeps_the_search(api, server,
     desk.select_option("select[name=group]", "consultant")
     desk.locator("tr[data-group]").first.wait_for()
     desk.screenshot(path=str(artifacts / "admin-grouped-by-consultant.png"), full_page=True)
+
+
+def test_reassigning_keeps_the_filter_and_says_what_happened(api, server, browser):
+    for phone, name, who in (("13800131111", "张三华", "amy"), ("13800132222", "李四娟", "amy"),
+                             ("13800133333", "王五", "bea")):
+        api_post(server, api.key, "/api/v1/visits", {"name": name, "phone": phone, "kind": "walk-in",
+                                                     "service": "peel", "consultant": who})
+    desk = log_in(browser, server)
+    desk.locator('tr[data-ticket="A003"]').wait_for()
+    desk.select_option("#queue-filters select[name=consultant]", label="Amy")
+    desk.locator('tr[data-ticket="A003"]').wait_for(state="detached")  # Bea's visitor left the view
+    row = desk.locator('tr[data-ticket="A001"]')
+    row.locator("summary", has_text="改派").click()
+    row.locator("select[name=to_consultant]").select_option(label="Bea · 空闲")
+    row.locator("input[name=reason]").fill("客户希望换一位咨询师")
+    row.get_by_role("button", name="改派").click()
+    desk.locator("#toast", has_text="A001 → Bea").wait_for()
+    assert desk.locator("#queue-filters select[name=consultant] option:checked").inner_text() == "Amy"
+    assert [t.split()[0] for t in desk.locator("tr[data-ticket]").all_inner_texts()] == ["A002"]
+
+
+def test_the_search_finds_by_ticket_name_phone_digits_and_consultant(api, server, browser):
+    for phone, name, who in (("13800131111", "张三华", "amy"), ("13800132222", "李四娟", "bea"),
+                             ("13800133333", "王五", "amy")):
+        api_post(server, api.key, "/api/v1/visits", {"name": name, "phone": phone, "kind": "walk-in",
+                                                     "service": "peel", "consultant": who})
+    desk = log_in(browser, server)
+    desk.locator('tr[data-ticket="A003"]').wait_for()
+    for term, expected in (("A002", ["A002"]), ("王五", ["A003"]), ("1111", ["A001"]), ("Bea", ["A002"])):
+        desk.fill("#queue-search", term)
+        desk.wait_for_function("(want) => JSON.stringify(Array.from(document.querySelectorAll('tr[data-ticket]'), "
+                               "(r) => r.dataset.ticket)) === JSON.stringify(want)", arg=expected)
+
+
+def test_the_desk_finds_an_arrival_and_checks_in_their_booking(app, api, server, browser, artifacts):
+    import datetime as dt
+
+    from lobby.domain.clock import utcnow
+
+    starts = (utcnow() + dt.timedelta(minutes=30)).isoformat()
+    booked = api.post("/api/v1/appointments", json={"name": "王小美", "phone": "13800131234", "service": "peel",
+                                                    "starts_at": starts}).get_json()
+    desk = log_in(browser, server)
+    desk.goto(server.url + "/admin/appointments")
+    desk.fill("#appointment-search", "1234")
+    row = desk.locator(f'tr[data-code="{booked["code"]}"]')
+    row.wait_for()
+    row.get_by_role("button", name="签到").click()
+    desk.locator("#toast", has_text="王小美 已签到").wait_for()
+    desk.screenshot(path=str(artifacts / "admin-appointment-checked-in.png"), full_page=True)
+    desk.goto(server.url + "/admin/")
+    desk.locator("tr[data-ticket]", has_text="王小美").wait_for()
