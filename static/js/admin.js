@@ -16,6 +16,12 @@
     if (event.target.closest("[data-print]")) window.print();
   });
 
+  // The search boxes ask as the receptionist types; their "change" on leaving must not send the
+  // filters again (a second request racing the click that made the box lose focus).
+  document.addEventListener("change", (event) => {
+    if (event.target.matches && event.target.matches("input[type=search][hx-preserve]")) event.stopPropagation();
+  }, true);
+
   // --- Live sections never destroy work ------------------------------------------------------
   // A section marked data-live re-fetches itself when the queue changes. While the receptionist
   // is working in it (a popover or panel open, a field focused, a form half-filled), its refresh

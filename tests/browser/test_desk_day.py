@@ -122,13 +122,35 @@ def test_the_desk_finds_an_arrival_and_checks_in_their_booking(app, api, server,
     starts = (utcnow() + dt.timedelta(minutes=30)).isoformat()
     booked = api.post("/api/v1/appointments", json={"name": "王小美", "phone": "13800131234", "service": "peel",
                                                     "starts_at": starts}).get_json()
+    other = api.post("/api/v1/appointments", json={"name": "李雪", "phone": "13900135678", "service": "peel",
+                                                   "starts_at": starts}).get_json()
     desk = log_in(browser, server)
     desk.goto(server.url + "/admin/appointments")
+    desk.locator(f'tr[data-code="{other["code"]}"]').wait_for()
     desk.fill("#appointment-search", "1234")
+    desk.locator(f'tr[data-code="{other["code"]}"]').wait_for(state="detached")  # found: only her
     row = desk.locator(f'tr[data-code="{booked["code"]}"]')
-    row.wait_for()
     row.get_by_role("button", name="签到").click()
     desk.locator("#toast", has_text="王小美 已签到").wait_for()
+    row.locator(".appt-status-checked_in").wait_for()
+    assert desk.input_value("#appointment-search") == "1234"  # the look-up box is kept
     desk.screenshot(path=str(artifacts / "admin-appointment-checked-in.png"), full_page=True)
     desk.goto(server.url + "/admin/")
     desk.locator("tr[data-ticket]", has_text="王小美").wait_for()
+
+
+def test_a_live_update_keeps_the_receptionists_place_in_a_long_list(api, server, browser):
+    for i in range(30):
+        check_in(server, api, f"138001310{i:02d}", name=f"客户{i:02d}")
+    desk = log_in(browser, server)
+    desk.locator('tr[data-ticket="A030"]').wait_for()
+    desk.locator('tr[data-ticket="A015"]').scroll_into_view_if_needed()
+    desk.evaluate("() => window.scrollBy(0, 0)")
+    before = desk.evaluate("() => [window.scrollY, document.querySelector('tr[data-ticket=\"A015\"]')"
+                           ".getBoundingClientRect().top]")
+    assert before[0] > 300  # well down the list
+    check_in(server, api, "13800139999", name="新来的")
+    desk.locator('tr[data-ticket="A031"]').wait_for(state="attached")
+    after = desk.evaluate("() => [window.scrollY, document.querySelector('tr[data-ticket=\"A015\"]')"
+                          ".getBoundingClientRect().top]")
+    assert abs(after[0] - before[0]) <= 2 and abs(after[1] - before[1]) <= 2
