@@ -58,3 +58,30 @@ def test_the_changed_screens_in_english(api, server, browser, artifacts):
     phone.locator("[data-appointment-elsewhere]").wait_for()
     assert "When you arrive, scan this code" in phone.inner_text("#kiosk-panel")
     phone.screenshot(path=str(artifacts / "en-phone-booking-link.png"), animations="disabled")
+
+
+def test_the_kiosk_and_the_board_in_english(api, server, browser, artifacts):
+    api_post(server, api.key, "/api/v1/visits", {"name": "Emma Stone", "phone": "13800138001", "kind": "walk-in",
+                                                 "service": "peel"})
+    tablet = english(browser, server, 1280, 800, kiosk=True)
+    tablet.goto(server.url + "/kiosk/")
+    tablet.get_by_role("button", name="I have an appointment").click()
+    tablet.locator("[data-scanner][data-camera-state=none]").wait_for()
+    assert "no camera" in tablet.inner_text("[data-scan-status]")
+    tablet.screenshot(path=str(artifacts / "en-kiosk-no-camera.png"), animations="disabled")
+    tablet.goto(server.url + "/kiosk/next")
+    tablet.get_by_role("button", name="I'm accompanying someone").click()
+    tablet.fill("input[name=ticket]", "A001")
+    tablet.get_by_role("button", name="Next").click()
+    tablet.locator(".companion-qr img").wait_for()
+    tablet.wait_for_function("() => document.querySelector('.companion-qr img').complete")
+    assert "Scan to follow A001 on your phone" in tablet.inner_text("#kiosk-panel")
+    tablet.screenshot(path=str(artifacts / "en-kiosk-companion.png"), animations="disabled")
+
+    board = english(browser, server, 1920, 1080)
+    board.goto(server.url + "/display/?lang=en")
+    board.wait_for_selector('[data-board][data-connected="1"]')
+    api_post(server, api.key, "/api/v1/consultants/amy/call-next")
+    board.locator(".call.is-new").first.wait_for()
+    assert "Room 1" in board.inner_text(".call-latest")
+    board.screenshot(path=str(artifacts / "en-board-1920x1080.png"), animations="disabled")
