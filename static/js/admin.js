@@ -58,19 +58,21 @@
   // The receptionist's own actions in flight, per section: their answer is the fresh list (and
   // carries the confirmation), so a refresh meanwhile waits for it rather than cutting it off.
   const acting = new Map();
-  document.addEventListener("htmx:beforeRequest", (event) => {
-    const elt = event.detail.elt;
-    if (!elt.matches) return;
-    if (!elt.matches("[data-live]")) {
-      const section = elt.closest("[data-live]");
-      if (section) acting.set(section, (acting.get(section) || 0) + 1);
-      return;
-    }
+  // Decided on htmx:confirm, before htmx applies hx-sync: a refresh let through would abort the
+  // action in flight ("latest request wins") and its answer, confirmation and all, would be lost.
+  document.addEventListener("htmx:confirm", (event) => {
+    const elt = event.target;
     // Only the section's own refresh waits; what the receptionist does goes through at once.
+    if (!elt.matches || !elt.matches("[data-live]")) return;
     if (busy(elt) || acting.get(elt)) {
       event.preventDefault();
       elt.dataset.stale = "1";
     }
+  });
+  document.addEventListener("htmx:beforeRequest", (event) => {
+    const elt = event.detail.elt;
+    const section = elt.matches && !elt.matches("[data-live]") && elt.closest("[data-live]");
+    if (section) acting.set(section, (acting.get(section) || 0) + 1);
   });
   document.addEventListener("htmx:afterRequest", (event) => {
     const elt = event.detail.elt;

@@ -144,8 +144,8 @@ def test_a_live_update_keeps_the_receptionists_place_in_a_long_list(api, server,
         check_in(server, api, f"138001310{i:02d}", name=f"客户{i:02d}")
     desk = log_in(browser, server)
     desk.locator('tr[data-ticket="A030"]').wait_for()
-    desk.locator('tr[data-ticket="A015"]').scroll_into_view_if_needed()
-    desk.evaluate("() => window.scrollBy(0, 0)")
+    desk.wait_for_function("() => !document.querySelector('.htmx-request')")  # the refresh on connecting is in
+    desk.evaluate("() => document.querySelector('tr[data-ticket=\"A015\"]').scrollIntoView()")
     before = desk.evaluate("() => [window.scrollY, document.querySelector('tr[data-ticket=\"A015\"]')"
                            ".getBoundingClientRect().top]")
     assert before[0] > 300  # well down the list
