@@ -47,6 +47,14 @@
   function catchUp() {
     // After the current event (a click closing a popover, focus leaving a field) has settled.
     window.setTimeout(() => {
+      searchesHeld.forEach((id) => {
+        const search = document.getElementById(id);
+        const section = search && search.closest("[data-live]");
+        if (search && !acting.get(section)) {
+          searchesHeld.delete(id);
+          htmx.trigger(search, "search");
+        }
+      });
       document.querySelectorAll("[data-live][data-stale]").forEach((section) => {
         if (!busy(section) && !acting.get(section)) {
           delete section.dataset.stale;
@@ -60,10 +68,19 @@
   const acting = new Map();
   // Decided on htmx:confirm, before htmx applies hx-sync: a refresh let through would abort the
   // action in flight ("latest request wins") and its answer, confirmation and all, would be lost.
+  const searchesHeld = new Set();
   document.addEventListener("htmx:confirm", (event) => {
     const elt = event.target;
+    if (!elt.matches) return;
+    // A search typed while an action is on its way asks again once the action's answer is in.
+    const around = elt.matches("input[type=search][hx-preserve]") && elt.closest("[data-live]");
+    if (around && acting.get(around)) {
+      event.preventDefault();
+      searchesHeld.add(elt.id);
+      return;
+    }
     // Only the section's own refresh waits; what the receptionist does goes through at once.
-    if (!elt.matches || !elt.matches("[data-live]")) return;
+    if (!elt.matches("[data-live]")) return;
     if (busy(elt) || acting.get(elt)) {
       event.preventDefault();
       elt.dataset.stale = "1";

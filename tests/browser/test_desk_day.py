@@ -154,3 +154,4 @@ def test_a_live_update_keeps_the_receptionists_place_in_a_long_list(api, server,
     after = desk.evaluate("() => [window.scrollY, document.querySelector('tr[data-ticket=\"A015\"]')"
                           ".getBoundingClientRect().top]")
     assert abs(after[0] - before[0]) <= 2 and abs(after[1] - before[1]) <= 2
+
