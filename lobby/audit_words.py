@@ -24,7 +24,7 @@ ACTIONS = {
     "erase": _l("Client data erased"), "login": _l("Logged in"), "logout": _l("Logged out"),
     "purge": _l("Old personal data deleted"), "reorder": _l("Rotation reordered"), "roster": _l("Roster saved"),
     "settings": _l("Settings changed"), "kiosk_registered": _l("Lobby tablet added"),
-    "kiosks_signed_out": _l("Every lobby tablet signed out"),
+    "kiosks_signed_out": _l("Every lobby tablet signed out"), "outcome": _l("Outcome recorded"),
 }
 
 KEYS = {
@@ -32,7 +32,9 @@ KEYS = {
     "previous": _l("was"), "rule": _l("rule"), "doctor": _l("doctor"), "staff": _l("staff"),
     "status": _l("now"), "day": _l("day"), "minutes": _l("minutes"), "fields": _l("fields"),
     "cutoff": _l("before"), "decision": _l("decision"), "sessions": _l("sessions"),
+    "outcome": _l("outcome"), "next_contact": _l("next contact"),
 }
+OUTCOMES = {"deal": _l("deal"), "no_deal": _l("no deal"), "thinking": _l("thinking it over")}
 HIDDEN = {"appointment", "client", "generation", "upper", "from_consultant", "to_consultant"}
 
 
@@ -58,6 +60,8 @@ def details(entry, people: dict[int, str], usernames: dict[str, str]) -> list[st
             value = duty_label(value) if entry.action == "duty" else status_label(value)
         elif key == "rule":
             value = rule_label(value)
+        elif key == "outcome":
+            value = OUTCOMES.get(value, value)
         elif key in ("doctor", "staff"):
             value = usernames.get(value, value)
         elif isinstance(value, list):

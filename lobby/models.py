@@ -381,6 +381,9 @@ class Visit(db.Model):
     retold_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     desk_must_tell: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     note: Mapped[str | None] = mapped_column(Text)
+    # How the consultation ended (成交 / 未成交 / 考虑: domain/visits.OUTCOMES) and when to talk again.
+    outcome: Mapped[str | None] = mapped_column(String(12))
+    next_contact: Mapped[dt.date | None] = mapped_column(Date)
     # A check-in whose typed identity the desk must look at (see domain/identity.py): the flag, the
     # client on file it was compared with, and typed values that differ from the file.
     identity_flag: Mapped[str | None] = mapped_column(String(20))

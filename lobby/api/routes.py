@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 from ..database import unit_of_work
 from ..domain import appointments as appts
 from ..domain import audit, checkin, lookups, registration, visits, waits
+from ..domain import follow_ups as follow_ups_of
 from ..domain.errors import DomainError, NotFound, ValidationError
 from ..domain.phone import normalise_phone
 from ..domain.settings import clinic_day
@@ -167,8 +168,26 @@ def visit_json(visit, snapshot: waits.QueueSnapshot, staff_view: bool = False) -
             called_at=visit.called_at.isoformat() if visit.called_at else None,
             left_reason=visit.left_reason,
             waited_minutes=int((snapshot.now - visit.checked_in_at).total_seconds() // 60),
+            outcome=visit.outcome,
+            next_contact=visit.next_contact.isoformat() if visit.next_contact else None,
         )
     return data
+
+
+@bp.get("/follow-ups")
+def follow_ups():
+    """The visits whose next contact is that day (default today), of clients who agreed to be
+    contacted (seed 000 §1.4, §2.5)."""
+    raw = request.args.get("date")
+    day = parse_day(raw) if raw else clinic_day(db.session)
+    if day is None:
+        raise ValidationError("date_invalid", field="date")
+    return jsonify({"date": day.isoformat(), "follow_ups": [
+        {"visit": v.public_id, "ticket": v.ticket, "visit_day": v.clinic_day.isoformat(),
+         "name": v.client.name, "phone": v.client.phone,
+         "consultant": v.consultant.username if v.consultant else None,
+         "outcome": v.outcome, "next_contact": v.next_contact.isoformat()}
+        for v in follow_ups_of.due_for_contact(db.session, day)]})
 
 
 @bp.post("/visits")
@@ -235,9 +254,15 @@ def transition(public_id):
     wanted = body.to
     if not isinstance(wanted, str) or wanted not in visits.TARGETS:
         raise ValidationError("status_invalid", field="to", status=str(wanted))
+    next_contact = None
+    if body.next_contact is not None:
+        next_contact = parse_day(body.next_contact)
+        if next_contact is None:
+            raise ValidationError("date_invalid", field="next_contact")
     with unit_of_work(db.session):
         visit = lookups.get_visit(db.session, public_id, lock=True)
-        visits.move(db.session, visit, wanted, actor=g.actor, doctor=lookups.find_doctor(db.session, body.doctor))
+        visits.move(db.session, visit, wanted, actor=g.actor, doctor=lookups.find_doctor(db.session, body.doctor),
+                    outcome=body.outcome, next_contact=next_contact)
     return jsonify(visit_json(visit, waits.snapshot(db.session), staff_view=True))
 
 

@@ -57,6 +57,8 @@ class Booking(Body):
 class Transition(Body):
     to: Any = None  # one of visits.TARGETS, else status_invalid
     doctor: Text = None
+    outcome: Any = None  # at "done": one of visits.OUTCOMES, else outcome_invalid (422)
+    next_contact: Text = None  # at "done": YYYY-MM-DD
 
 
 class Reassign(Body):

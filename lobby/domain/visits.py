@@ -17,7 +17,7 @@ from ..models import (
     VisitKind,
     VisitStatus,
 )
-from . import clock, dispatch, events, triage
+from . import clock, dispatch, events, follow_ups, triage
 from .audit import Actor, audit
 from .clients import note_consultation
 from .errors import Conflict, IllegalTransition, ValidationError
@@ -147,15 +147,19 @@ TARGETS: dict[str, VisitStatus] = {
 
 
 def move(session: Session, visit: Visit, target: object, *, actor: Actor, now: dt.datetime | None = None,
-         doctor: Staff | None = None) -> Visit:
+         doctor: Staff | None = None, outcome: object = None, next_contact: dt.date | None = None) -> Visit:
     """Move a visit to a target named as in TARGETS. "called" is a first call only, "recalled" is only
-    for a visitor already called: two people pressing "call" at once give one call, not a recall."""
+    for a visitor already called: two people pressing "call" at once give one call, not a recall.
+    Finishing may say how it ended (`outcome`, one of OUTCOMES) and when to talk again."""
     status = TARGETS.get(target) if isinstance(target, str) else None
     if status is None:
         raise ValidationError("status_invalid", field="to", status=str(target))
     if (target == "recalled") != (visit.status == S.CALLED and status == S.CALLED):
         raise IllegalTransition(visit.status.value, str(target))
-    return transition(session, visit, status, actor=actor, now=now, doctor=doctor)
+    follow_ups.check(visit, finishing=status == S.DONE, outcome=outcome, next_contact=next_contact)
+    moved = transition(session, visit, status, actor=actor, now=now, doctor=doctor)
+    follow_ups.record(session, visit, outcome=outcome, next_contact=next_contact, actor=actor)
+    return moved
 
 
 def call(session: Session, visit: Visit, *, actor: Actor, now: dt.datetime | None = None) -> Visit:
@@ -287,4 +291,5 @@ def add_note(session: Session, visit: Visit, text: str, *, actor: Actor) -> Visi
     _event(session, "visit.noted", visit)
     session.flush()
     return visit
+
 
