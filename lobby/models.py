@@ -148,6 +148,8 @@ class ClinicSettings(db.Model):
     retell_threshold_minutes: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
     # Lobby tablets carry a signed cookie of this generation; raising it signs every tablet out.
     kiosk_generation: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # 客服部: where a complaint goes when the head of its department is off duty (seed 002 §6.17).
+    customer_service: Mapped[str | None] = mapped_column(String(120))
 
     @classmethod
     def with_defaults(cls) -> ClinicSettings:
@@ -174,8 +176,11 @@ class Line(db.Model):
     post_op: Mapped[bool] = mapped_column(Boolean, default=False)
     position: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The head of this department (科室主任): a complaint about it is reported to them.
+    head_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
 
     services: Mapped[list[Service]] = relationship(back_populates="line")
+    head: Mapped[Staff | None] = relationship()
 
     def name(self, locale: str) -> str:
         return self.name_en if locale.startswith("en") else self.name_zh
@@ -299,6 +304,8 @@ class Client(db.Model):
     surgery_date: Mapped[dt.date | None] = mapped_column(Date)
     erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The language she used at the lobby tablet last: follow-up messages are written in it.
+    language: Mapped[str | None] = mapped_column(String(10))
 
     partner: Mapped[PartnerStore | None] = relationship()
     consultant: Mapped[Staff | None] = relationship(foreign_keys=[consultant_id])
@@ -383,6 +390,8 @@ class Visit(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
     # How the consultation ended (成交 / 未成交 / 考虑: domain/visits.OUTCOMES) and when to talk again.
     outcome: Mapped[str | None] = mapped_column(String(12))
+    # The treatments agreed at a deal (service codes), when the consultant says.
+    services_agreed: Mapped[list | None] = mapped_column(JSON)
     next_contact: Mapped[dt.date | None] = mapped_column(Date)
     # A check-in whose typed identity the desk must look at (see domain/identity.py): the flag, the
     # client on file it was compared with, and typed values that differ from the file.
@@ -502,3 +511,120 @@ class ApiKey(db.Model):
     prefix: Mapped[str] = mapped_column(String(12))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class FollowUpContact(db.Model):
+    """A follow-up done: the thank-you after a visit (seed 000 §2.5), the agreed next contact, or the
+    call-back of a booking not kept (seed 002 §7.4). Marked by the member of staff who made it."""
+
+    __tablename__ = "follow_up_contacts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(12))  # thanks | next_contact | no_show
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), index=True)
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"), index=True)
+    due_day: Mapped[dt.date] = mapped_column(Date)
+    contacted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    note: Mapped[str | None] = mapped_column(String(200))
+
+    actor: Mapped[Staff | None] = relationship()
+
+
+class Complaint(db.Model):
+    """A complaint (投诉): calmed first, reported to the department's head — or to customer service
+    when the head is off duty — then resolved and closed (seed 002 §6.17, §9; 001 §4)."""
+
+    __tablename__ = "complaints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(24), unique=True, default=new_public_id)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), index=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
+    line_id: Mapped[int | None] = mapped_column(ForeignKey("lines.id"))
+    # The member of staff the complaint names, if any (a figure per person).
+    about_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    received_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    clinic_day: Mapped[dt.date] = mapped_column(Date, index=True)
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    what_happened: Mapped[str] = mapped_column(Text)
+    calming_note: Mapped[str | None] = mapped_column(Text)
+    escalated_to_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    escalated_to_customer_service: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    resolution: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+    visit: Mapped[Visit | None] = relationship()
+    client: Mapped[Client | None] = relationship()
+    line: Mapped[Line | None] = relationship()
+    about_staff: Mapped[Staff | None] = relationship(foreign_keys=[about_staff_id])
+    received_by: Mapped[Staff | None] = relationship(foreign_keys=[received_by_id])
+    escalated_to: Mapped[Staff | None] = relationship(foreign_keys=[escalated_to_id])
+    closed_by: Mapped[Staff | None] = relationship(foreign_keys=[closed_by_id])
+
+
+class PartnerRegistration(db.Model):
+    """报备: a partner store announces a client before she comes; the desk verifies (核定) the store's
+    class at check-in before triage (seed 004 市场部)."""
+
+    __tablename__ = "partner_registrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(24), unique=True, default=new_public_id)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("partner_stores.id"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    registered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Who registered: the store's integration (API key name) or the member of staff on its behalf.
+    registered_by: Mapped[str] = mapped_column(String(80))
+    expected_day: Mapped[dt.date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(String(200))
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"))
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    verified_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+
+    partner: Mapped[PartnerStore] = relationship()
+    client: Mapped[Client] = relationship()
+    visit: Mapped[Visit | None] = relationship()
+    verified_by: Mapped[Staff | None] = relationship()
+
+
+class WebhookEndpoint(db.Model):
+    """Where the clinic's CRM or SMS gateway wants to hear of events (signed with `secret`)."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(64))
+    # The event names sent there; empty means every event.
+    events: Mapped[list] = mapped_column(JSON, default=list)
+    # Whether payloads carry the client's name and phone (else only ids, tickets and figures).
+    personal_data: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookDelivery(db.Model):
+    """The outbox: one event for one endpoint, written in the transaction of the change itself (so a
+    rolled-back change sends nothing), sent after the commit, retried with back-off until delivered."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The id receivers use to drop a repeat (delivery is at least once).
+    delivery_id: Mapped[str] = mapped_column(String(24), unique=True, default=new_public_id)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id"), index=True)
+    event: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # A sender working on it holds it until then (another process leaves it alone meanwhile).
+    claimed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+    endpoint: Mapped[WebhookEndpoint] = relationship()
