@@ -4,4 +4,17 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
-from . import appointments, clients, events, register, reports, roster, routes, settings  # noqa: E402,F401
+from . import (  # noqa: E402,F401
+    appointments,
+    clients,
+    complaints,
+    events,
+    follow_ups,
+    partners,
+    register,
+    reports,
+    roster,
+    routes,
+    settings,
+    webhooks,
+)

@@ -20,6 +20,7 @@ from lobby.domain import (
     errors,
     identity,
     lookups,
+    partners,
     questionnaire,
     retell,
     staff_sessions,
@@ -32,8 +33,8 @@ from lobby.domain.text import parse_day, parse_id
 from lobby.domain.waits import QueueSnapshot
 from lobby.extensions import db, limiter
 from lobby.forms import QuestionnaireForm
-from lobby.messages import message_for
-from lobby.models import Line, Role, Staff, Visit, VisitStatus
+from lobby.messages import message_for, outcome_label
+from lobby.models import Line, Role, Service, Staff, Visit, VisitStatus
 from lobby.pages import page_or_fragment
 from lobby.presenters import localized
 from lobby.redirects import safe_next
@@ -68,7 +69,8 @@ def _admin_helpers():
             "answer_label": messages.answer_label, "identity_label": messages.identity_label,
             "decision_label": messages.decision_label, "field_label": messages.field_label,
             "role_label": messages.role_label, "rule_label": messages.rule_label,
-            "duty_reason": messages.duty_reason,
+            "duty_reason": messages.duty_reason, "outcome_label": messages.outcome_label,
+            "purpose_label": messages.purpose_label,
             "identity_decisions": identity.DECISIONS}
 
 
@@ -159,11 +161,15 @@ def list_context(message: str | None = None, message_kind: str = "error") -> dic
                              search=search)
     return {
         "listing": listing, "settings": get_settings(db.session), "me": current_user, "is_desk": is_desk(),
+        # 报备: the desk verifies the store of a registered client (核定).
+        "registrations": partners.for_visits(db.session, [row.visit.id for row in listing.rows]) if is_desk() else {},
         "lines": db.session.scalars(select(Line).where(Line.active).order_by(Line.position)).all(),
         "consultants": db.session.scalars(select(Staff).where(Staff.active, Staff.role.in_(CARE))
                                           .order_by(Staff.role, Staff.rotation_order)).all(),
         "doctors": db.session.scalars(select(Staff).where(Staff.active, Staff.role == Role.DOCTOR)
                                       .order_by(Staff.display_name)).all(),
+        "services": db.session.scalars(select(Service).where(Service.active)
+                                       .order_by(Service.line_id, Service.id)).all(),
         "duty": snapshot.board,
         "filters": {"line": line or "", "consultant": str(consultant_id or ""), "sort": sort, "q": search,
                     "group": group},
@@ -213,10 +219,24 @@ def act(public_id: str):
             visit = _visit_for(public_id, lock=True)
             visits.expect_status(visit, request.form.get("expected"))
             visits.move(db.session, visit, ACTIONS[action], actor=staff_actor(),
-                        doctor=_doctor_named(request.form) if action == "doctor" else None)
+                        doctor=_doctor_named(request.form) if action == "doctor" else None,
+                        **(_how_it_ended(request.form) if action == "finish" else {}))
     except DomainError as err:
         return _after_action(err)
+    if action == "finish" and visit.outcome:
+        return _after_action(done=_("%(ticket)s finished · %(outcome)s", ticket=visit.ticket,
+                                    outcome=outcome_label(visit.outcome)))
     return _after_action()
+
+
+def _how_it_ended(form) -> dict:
+    """A finish's outcome, next contact and treatments agreed, as the row's buttons send them."""
+    raw_day = (form.get("next_contact") or "").strip()
+    next_contact = parse_day(raw_day) if raw_day else None
+    if raw_day and next_contact is None:
+        raise errors.ValidationError("date_invalid", field="next_contact")
+    return {"outcome": form.get("outcome") or None, "next_contact": next_contact,
+            "services": form.getlist("services") or None}
 
 
 @bp.post("/visits/<public_id>/told", endpoint="wait_told")

@@ -1,4 +1,5 @@
-"""The clinic's settings pages (admins): clinic, lines, services, staff accounts, partner stores."""
+"""The clinic's settings pages (admins): clinic, lines, services, staff accounts, partner stores
+(webhooks: admin/webhooks.py)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ SECTIONS = {
 
 
 def _page(section: str, status: int = 200, **extra):
-    if section != "clinic" and section not in SECTIONS:
+    if section not in ("clinic", "webhooks") and section not in SECTIONS:
         abort(404)
     context = {"section": section, "settings": get_settings(db.session), "me": current_user, "is_desk": True,
                "errors": {}, "form": None, "editing": None, "message": None,
@@ -46,6 +47,10 @@ def _page(section: str, status: int = 200, **extra):
         wanted = request.args.get("edit", "")
         if parse_id(wanted):
             context["editing"] = db.session.get(model, parse_id(wanted))
+    if section == "webhooks":
+        from .webhooks import webhook_context
+
+        context.update(webhook_context())
     context.update(extra)
     return render_template("admin/settings.html", **context), status
 

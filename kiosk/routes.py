@@ -14,6 +14,7 @@ import secrets
 
 from flask import abort, redirect, url_for
 from flask import session as browser_session
+from flask_babel import get_locale
 from flask_wtf.csrf import CSRFError
 from htmx_flask import request
 from sqlalchemy import select
@@ -460,6 +461,8 @@ def finish():
         else:
             raise ValidationError("session_expired")
         questionnaire.record_answers(db.session, visit, answers, flags, consents, actor=KIOSK)
+        if visit.client is not None:
+            visit.client.language = str(get_locale())  # follow-up messages are written in it
         return visit
 
     try:

@@ -37,7 +37,7 @@ def select_locale() -> str:
 def _register_template_helpers(app: Flask) -> None:
     from .domain.settings import clinic_zone
     from .messages import kind_label, status_label
-    from .presenters import locale_code, localized, mask_name
+    from .presenters import locale_code, localized, mask_name, readable_phone
 
     def clinic_time(moment) -> str:
         return moment.astimezone(clinic_zone(db.session)).strftime("%H:%M") if moment else ""
@@ -50,7 +50,8 @@ def _register_template_helpers(app: Flask) -> None:
 
     app.jinja_env.filters.update(mask_name=mask_name, localized=localized, clinic_time=clinic_time,
                                  clinic_datetime=clinic_datetime, clinic_date=clinic_date,
-                                 kind_label=kind_label, status_label=status_label)
+                                 kind_label=kind_label, status_label=status_label,
+                                 readable_phone=readable_phone)
     app.jinja_env.globals.update(locale_code=locale_code)
 
 
@@ -193,4 +194,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         # None: same origin only. A configured list never contains "*" (config refuses it).
         cors_allowed_origins=app.config["LOBBY_CORS_ORIGINS"] or None,
     )
+    from . import webhook_sender
+
+    webhook_sender.init_app(app)  # after Socket.IO: the sender runs as a task of its async mode
     return app

@@ -25,6 +25,11 @@ ACTIONS = {
     "purge": _l("Old personal data deleted"), "reorder": _l("Rotation reordered"), "roster": _l("Roster saved"),
     "settings": _l("Settings changed"), "kiosk_registered": _l("Lobby tablet added"),
     "kiosks_signed_out": _l("Every lobby tablet signed out"), "outcome": _l("Outcome recorded"),
+    "complaint_opened": _l("Complaint recorded"), "complaint_calmed": _l("Complaint: calming note"),
+    "complaint_escalated": _l("Complaint reported"), "complaint_closed": _l("Complaint closed"),
+    "webhook_added": _l("Webhook endpoint added"), "webhook_turned_off": _l("Webhook endpoint turned off"),
+    "webhook_turned_on": _l("Webhook endpoint turned on"), "webhook_deleted": _l("Webhook endpoint deleted"),
+    "webhook_test": _l("Webhook test event sent"), "webhook_retried": _l("Webhook delivery retried"),
 }
 
 KEYS = {
@@ -33,6 +38,8 @@ KEYS = {
     "status": _l("now"), "day": _l("day"), "minutes": _l("minutes"), "fields": _l("fields"),
     "cutoff": _l("before"), "decision": _l("decision"), "sessions": _l("sessions"),
     "outcome": _l("outcome"), "next_contact": _l("next contact"),
+    "complaint": _l("complaint"), "line": _l("line"), "head": _l("head"), "why": _l("why"),
+    "host": _l("address"), "events": _l("events"), "event": _l("event"),
 }
 OUTCOMES = {"deal": _l("deal"), "no_deal": _l("no deal"), "thinking": _l("thinking it over")}
 HIDDEN = {"appointment", "client", "generation", "upper", "from_consultant", "to_consultant"}

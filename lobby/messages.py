@@ -28,6 +28,7 @@ MESSAGES = {
     "companion_of_companion": _l("A companion cannot be linked to another companion."),
     "form_invalid": _l("Please check the highlighted fields."),
     "choice_invalid": _l("Please choose one of the options."),
+    "webhook_url_invalid": _l("Use an http:// or https:// address, such as https://crm.example.com/lobby."),
     "choice_required": _l("Please choose one."),
     "birth_year_required": _l("Please enter your year of birth."),
     "birth_year_invalid": _l("Please enter a year of birth such as 1990."),
@@ -37,6 +38,11 @@ MESSAGES = {
     "outcome_invalid": _l("The outcome must be deal, no_deal or thinking, not %(outcome)s."),
     "outcome_at_finish": _l("An outcome is recorded when the visit is finished."),
     "next_contact_past": _l("The next contact cannot be before the visit."),
+    "services_need_deal": _l("Treatments agreed go with a deal."),
+    "partner_required": _l("Choose the partner store."),
+    "expected_day_past": _l("The day she is expected cannot be in the past."),
+    "registration_not_arrived": _l("This client has not checked in yet."),
+    "outcome_not_finished": _l("The outcome is recorded once the visit is finished."),
     "kiosk_registered": _l("This browser is now a lobby tablet."),
     "kiosks_signed_out": _l("Every lobby tablet is signed out."),
     "appointment_at_the_clinic": _l("A booking checks in at the lobby tablet of the clinic, on arrival."),
@@ -120,6 +126,16 @@ MESSAGES = {
     "identity_already_resolved": _l("A colleague has already resolved this."),
     "identity_candidate_gone": _l("The client on file no longer exists; keep both records."),
     "client_saved": _l("The client's details are saved."),
+    # complaints (投诉)
+    "complaint_what_required": _l("Please write down what happened."),
+    "complaint_note_required": _l("Please write how the visitor was calmed."),
+    "complaint_resolution_required": _l("Please write how the complaint was resolved before closing it."),
+    "complaint_closed": _l("This complaint is already closed."),
+    "complaint_already_escalated": _l("This complaint has already been reported."),
+    "complaint_exists": _l("This visit already has a complaint record."),
+    "complaint_head_invalid": _l("A department head must be an active consultant or doctor (someone on the roster)."),
+    "complaint_caller_incomplete": _l("Give both the name and the mobile number of the person complaining, or neither."),
+    "complaint_phone_other_name": _l("This mobile number is on file under another name. Check the name, or leave both empty."),
 }
 
 
@@ -289,6 +305,19 @@ RULE_LABELS = {"designated": _l("booked"), "requested": _l("asked for"), "own": 
                "partner": _l("partner store"), "surgeon": _l("surgeon"), "rotation": _l("rotation"),
                "call_next": _l("called next"), "reassigned": _l("reassigned"), "post_op_line": _l("any doctor"),
                "desk": _l("front desk"), "unassigned": _l("unassigned")}
+
+
+# How a consultation ended (成交 / 未成交 / 考虑).
+OUTCOME_LABELS = {"deal": _l("Deal"), "no_deal": _l("No deal"), "thinking": _l("Thinking it over")}
+PURPOSE_LABELS = {"thanks": _l("Thank-you"), "next_contact": _l("Next contact"), "no_show": _l("Missed booking")}
+
+
+def outcome_label(value: str | None) -> str:
+    return str(OUTCOME_LABELS.get(value, value or "—"))
+
+
+def purpose_label(value: str) -> str:
+    return str(PURPOSE_LABELS.get(value, value))
 
 
 def duty_reason(value: str) -> str:

@@ -15,3 +15,13 @@ def locale_code() -> str:
 def localized(obj) -> str:
     """The zh or en name of a line or service, in the reader's language."""
     return obj.name(locale_code()) if obj is not None else ""
+
+
+def readable_phone(e164: str | None) -> str:
+    """A number as staff read it aloud: +8613912345678 → 139 1234 5678; others keep their code."""
+    if not e164:
+        return ""
+    if e164.startswith("+86") and len(e164) == 14:
+        digits = e164[3:]
+        return f"{digits[:3]} {digits[3:7]} {digits[7:]}"
+    return e164

@@ -25,6 +25,7 @@ CHANGES = {
     "roster": ("replace_roster", "copy_roster"),
     "dayclose": ("close_day", "close_past_days"),
     "settings": ("update_clinic", "save_line", "save_service", "save_staff", "save_partner"),
+    "complaints": ("open_complaint", "calm", "escalate", "close", "set_routing"),
 }
 
 

@@ -40,6 +40,8 @@ FIELDS = [
     ("admin", "GET", "/admin/audit", ("actor", "date", "action"), {}),
     ("admin", "GET", "/admin/reports", ("start", "end"), {}),
     ("admin", "GET", "/admin/reports/export", ("start", "end", "table", "format"), {"table": "by_kind"}),
+    ("admin", "GET", "/admin/reports/trends", ("start", "end", "by"), {}),
+    ("admin", "GET", "/admin/reports/export", ("start", "end", "by"), {"table": "trend"}),
     ("admin", "GET", "/admin/settings", ("edit", "section"), {"section": "staff"}),
     ("admin", "POST", "/admin/settings/services", ("id", "line", "typical_minutes"),
      {"code": "x", "name_zh": "x", "name_en": "x", "typical_minutes": "10"}),
@@ -47,6 +49,12 @@ FIELDS = [
     ("admin", "POST", "/admin/settings/clinic", ("long_wait_minutes", "opens_at", "retention_days"), {}),
     ("admin", "POST", "/admin/register", ("service", "consultant", "partner", "birth_year", "kind", "surgeon",
                                           "surgery_date"), {"name": "王小美", "phone": "13800138000"}),
+    ("admin", "POST", "/admin/register", ("complaint_line", "about_staff", "what_happened"),
+     {"name": "王小美", "phone": "13800138000", "kind": "complaint", "what_happened": "x"}),
+    ("admin", "GET", "/admin/complaints", ("start", "end"), {}),
+    ("admin", "POST", "/admin/complaints", ("complaint_line", "about_staff", "phone", "visit", "what_happened"),
+     {"what_happened": "x", "name": "王小美", "phone": "13800138000"}),
+    ("admin", "POST", "/admin/complaints/routing", ("head-1", "head-2", "customer_service"), {"head-1": ""}),
     ("admin", "GET", "/admin/roster", ("date",), {}),
     ("admin", "POST", "/admin/roster", ("date", "start-1", "end-1", "breaks-1"),
      {"start-1": "09:00", "end-1": "18:00"}),
@@ -54,6 +62,7 @@ FIELDS = [
     ("admin", "POST", "/admin/visits/{visit}/care", ("consultant", "surgeon", "surgery_date", "partner"),
      {"reason": "x"}),
     ("admin", "POST", "/admin/visits/{visit}/walk-in", ("service",), {}),
+    ("admin", "POST", "/admin/settings/webhooks/endpoints", ("url", "events", "personal_data"), {}),
     ("api", "GET", "/api/v1/clients", ("phone",), {}),
     ("api", "POST", "/api/v1/visits", ("surgeon", "surgery_date", "kind", "consultant"),
      {"name": "王小美", "phone": "13800138000", "kind": "post-op"}),
@@ -111,7 +120,14 @@ def test_every_route_with_a_path_argument_is_listed(app):
         "/api/v1/consultants/<username>/call-next", "/api/v1/visits/<public_id>/transition",
         "/api/v1/visits/<public_id>/reassign", "/lang/<code>", "/admin/visits/<public_id>/care",
         "/admin/visits/<public_id>/walk-in", "/api/v1/clients/<public_id>", "/api/v1/staff/<username>/duty",
-        "/api/v1/roster/<day>"}
+        "/api/v1/roster/<day>",
+        "/admin/settings/webhooks/<endpoint_id>/active", "/admin/settings/webhooks/<endpoint_id>/delete",
+        "/admin/settings/webhooks/<endpoint_id>/test", "/admin/settings/webhooks/deliveries/<delivery_id>/retry",
+        "/admin/follow-ups/<purpose>/<key>/contacted", "/admin/visits/<public_id>/outcome",
+        "/admin/complaints/<public_id>", "/admin/complaints/<public_id>/calm",
+        "/admin/complaints/<public_id>/escalate", "/admin/complaints/<public_id>/close",
+        "/admin/complaints/visit/<public_id>",
+        "/admin/visits/<public_id>/verify-partner"}
 
 
 @pytest.mark.parametrize("value", HOSTILE)

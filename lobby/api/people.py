@@ -7,7 +7,7 @@ import datetime as dt
 from flask import g, jsonify, request
 
 from ..database import unit_of_work
-from ..domain import clients, duty, lookups, roster
+from ..domain import clients, duty, lookups, partners, roster
 from ..domain.errors import NotFound, ValidationError
 from ..domain.phone import normalise_phone
 from ..domain.settings import clinic_day
@@ -124,3 +124,40 @@ def put_roster(day: str):
     with unit_of_work(db.session):
         roster.replace_roster(db.session, the_day, entries, actor=g.actor)
     return jsonify([roster.roster_json(s) for s in roster.roster_of(db.session, the_day)])
+
+
+def registration_json(registration) -> dict:
+    partner = registration.partner
+    return {"id": registration.public_id, "partner": partner.code or partner.name, "a_class": partner.a_class,
+            "client": registration.client.public_id, "name": registration.client.name,
+            "registered_at": registration.registered_at.isoformat(),
+            "expected_day": registration.expected_day.isoformat() if registration.expected_day else None,
+            "arrived": registration.visit is not None,
+            "verified": registration.verified_at is not None}
+
+
+@bp.post("/partner-registrations")
+def register_partner_client():
+    """报备: a partner store announces a client before she comes. 201 when new; 200 with the open
+    registration when the store sends the same client again."""
+    body = schemas.body(schemas.PartnerRegistration)
+    expected = None
+    if body.expected_day is not None:
+        expected = parse_day(body.expected_day)
+        if expected is None:
+            raise ValidationError("date_invalid", field="expected_day")
+    with unit_of_work(db.session):
+        registration, created = partners.register(
+            db.session, partner=lookups.find_partner(db.session, body.partner), name=body.name, phone=body.phone,
+            expected_day=expected, note=body.note, registered_by=g.actor.label, actor=g.actor)
+    return jsonify(registration_json(registration)), 201 if created else 200
+
+
+@bp.get("/partner-registrations")
+def list_partner_registrations():
+    """Open registrations and those that arrived that day (default today)."""
+    raw = request.args.get("date")
+    day = parse_day(raw) if raw else clinic_day(db.session)
+    if day is None:
+        raise ValidationError("date_invalid", field="date")
+    return jsonify([registration_json(r) for r in partners.registrations_from(db.session, day)])

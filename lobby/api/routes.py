@@ -169,6 +169,7 @@ def visit_json(visit, snapshot: waits.QueueSnapshot, staff_view: bool = False) -
             left_reason=visit.left_reason,
             waited_minutes=int((snapshot.now - visit.checked_in_at).total_seconds() // 60),
             outcome=visit.outcome,
+            services_agreed=visit.services_agreed or [],
             next_contact=visit.next_contact.isoformat() if visit.next_contact else None,
         )
     return data
@@ -262,7 +263,7 @@ def transition(public_id):
     with unit_of_work(db.session):
         visit = lookups.get_visit(db.session, public_id, lock=True)
         visits.move(db.session, visit, wanted, actor=g.actor, doctor=lookups.find_doctor(db.session, body.doctor),
-                    outcome=body.outcome, next_contact=next_contact)
+                    outcome=body.outcome, next_contact=next_contact, services=body.services)
     return jsonify(visit_json(visit, waits.snapshot(db.session), staff_view=True))
 
 

@@ -59,6 +59,15 @@ class Transition(Body):
     doctor: Text = None
     outcome: Any = None  # at "done": one of visits.OUTCOMES, else outcome_invalid (422)
     next_contact: Text = None  # at "done": YYYY-MM-DD
+    services: Any = None  # at "done" with a deal: the treatments agreed (service codes)
+
+
+class PartnerRegistration(Body):
+    partner: Text = None  # the store's code
+    name: Text = None
+    phone: Text = None
+    expected_day: Text = None  # YYYY-MM-DD, optional
+    note: Text = None
 
 
 class Reassign(Body):

@@ -28,7 +28,7 @@ from ..models import (
     Visit,
     VisitKind,
 )
-from . import clock, triage
+from . import clock, partners, triage
 from .appointments import check_arrival
 from .audit import Actor, audit
 from .duty import DutyBoard
@@ -128,6 +128,7 @@ def check_in(
     if appointment is not None:
         appointment.status = AppointmentStatus.CHECKED_IN
     session.flush()  # the estimate reads the queue, this visit included
+    partners.link_at_check_in(session, visit)  # 报备: the desk verifies the store (核定)
     remember_told(visit, estimate_for_visit(session, visit, now, board), now)  # None: nobody can say
     audit(session, actor, "check_in", visit, ticket=visit.ticket, rule=result.rule)
     _event(session, "visit.checked_in", visit)

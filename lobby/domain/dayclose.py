@@ -2,7 +2,8 @@
 
 Closing a day marks everyone still active on it (or before) as left, with the reason "day closed"
 (they cannot be waiting tomorrow, and the purge can then take them in time), and gives duty back
-to the roster: the desk's word and standing statuses of that day end. `flask close-day` closes a
+to the roster: the desk's word and standing statuses of that day end. Bookings of the day nobody
+came for become no-shows (and the clinic's systems hear of each: a webhook). `flask close-day` closes a
 day on purpose (a cron line at night); the server closes past days by itself at the first request
 of a new clinic day (`close_past_days`), so a clinic that forgot is still right in the morning.
 """
@@ -14,10 +15,19 @@ import datetime as dt
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from ..models import DayClose, DutyStatus, Staff, Visit, VisitKind, VisitStatus
-from . import clock, events
+from ..models import (
+    Appointment,
+    AppointmentStatus,
+    DayClose,
+    DutyStatus,
+    Staff,
+    Visit,
+    VisitKind,
+    VisitStatus,
+)
+from . import clock, events, webhooks
 from .audit import Actor, audit
-from .settings import clinic_day
+from .settings import clinic_day, clinic_zone
 from .visits import ACTIVE
 
 DAY_CLOSED = "day_closed"
@@ -41,10 +51,30 @@ def close_day(session: Session, day: dt.date, *, actor: Actor, now: dt.datetime 
     record.visits_closed = (record.visits_closed or 0) + len(still_here)
     session.add(record)
     queued = sum(1 for v in still_here if v.kind != VisitKind.COMPANION)
-    audit(session, actor, "close_day", None, day=day.isoformat(), visits=queued)
+    missed = _bookings_not_kept(session, day, now)
+    audit(session, actor, "close_day", None, day=day.isoformat(), visits=queued, no_shows=missed)
     events.record(session, "day.closed", day=day.isoformat())
     session.flush()
     return queued
+
+
+def _bookings_not_kept(session: Session, day: dt.date, now: dt.datetime) -> int:
+    """Bookings of `day` (or before) still booked: nobody came. Returns how many."""
+    _, end = clock.day_bounds(day, clinic_zone(session))
+    missed = list(session.scalars(select(Appointment).where(
+        Appointment.starts_at < end, Appointment.status == AppointmentStatus.BOOKED)))
+    for booking in missed:
+        booking.status = AppointmentStatus.NO_SHOW
+        booking.updated_at = now
+        client = booking.client
+        webhooks.emit(session, "appointment.no_show", {
+            "appointment": booking.public_id, "code": booking.code, "starts_at": booking.starts_at.isoformat(),
+            "service": booking.service.code if booking.service else None,
+            "consultant": booking.staff.username if booking.staff else None,
+            "client": client.public_id if client else None,
+        }, personal={"name": client.name, "phone": client.phone} if client and not client.erased_at else None,
+            now=now)
+    return len(missed)
 
 
 def needs_closing(session: Session, today: dt.date) -> bool:

@@ -27,7 +27,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..models import Appointment, AuditEntry, Client, Visit
+from ..models import (
+    Appointment,
+    AuditEntry,
+    Client,
+    Complaint,
+    PartnerRegistration,
+    Visit,
+)
 from .errors import Conflict, ValidationError
 from .text import same_name
 
@@ -148,6 +155,11 @@ def _merge_into(session: Session, source: Client, target: Client) -> list[str]:
                     .values(identity_candidate_id=target.id))
     session.execute(update(Appointment).where(Appointment.client_id == source.id).values(client_id=target.id))
     session.execute(update(AuditEntry).where(AuditEntry.client_id == source.id).values(client_id=target.id))
+    session.execute(update(Complaint).where(Complaint.client_id == source.id).values(client_id=target.id))
+    session.execute(update(PartnerRegistration).where(PartnerRegistration.client_id == source.id)
+                    .values(client_id=target.id))
+    if target.partner_id is None and source.partner_id is not None:
+        target.partner_id = source.partner_id  # the store that registered her first stays hers
     session.flush()
     session.expire_all()
     session.delete(session.get(Client, source.id))

@@ -14,17 +14,23 @@ from ..models import (
     Appointment,
     AuditEntry,
     Client,
+    Complaint,
+    FollowUpContact,
     HealthQuestionnaire,
+    PartnerRegistration,
     Reassignment,
     Visit,
+    WebhookDelivery,
 )
 from . import clock
 from .audit import Actor, audit
 from .errors import Conflict
 from .settings import clinic_day, clinic_zone, get_settings
 from .visits import ACTIVE
+from .webhooks import PERSONAL_KEYS
 
 ERASED_REASON = "—"
+DELIVERY_LOG_KEPT = dt.timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -50,6 +56,26 @@ def _forget_client(session: Session, client: Client, now: dt.datetime) -> None:
     client.phone = None
     client.erased_at = now
     session.execute(update(Appointment).where(Appointment.client_id == client.id).values(note=None))
+    session.execute(update(PartnerRegistration).where(PartnerRegistration.client_id == client.id).values(note=None))
+    # A complaint's record stays (its figures, who handled it); her account of it goes.
+    session.execute(update(Complaint).where(Complaint.client_id == client.id)
+                    .values(what_happened=ERASED_REASON, calming_note=None, resolution=None))
+    session.execute(update(FollowUpContact).where(
+        FollowUpContact.visit_id.in_(select(Visit.id).where(Visit.client_id == client.id))
+        | FollowUpContact.appointment_id.in_(select(Appointment.id).where(Appointment.client_id == client.id)))
+        .values(note=None))
+
+
+def _forget_in_outbox(session: Session, client_ids: set[str]) -> None:
+    """Webhook deliveries not sent yet carry the name and phone (where the endpoint may have them):
+    those of forgotten clients go out without. (A delivery sent keeps none: the sender drops them.)"""
+    if not client_ids:
+        return
+    for delivery in session.scalars(select(WebhookDelivery).where(WebhookDelivery.delivered_at.is_(None))):
+        data = delivery.payload.get("data", {})
+        if data.get("client") in client_ids and any(key in data for key in PERSONAL_KEYS):
+            kept = {key: value for key, value in data.items() if key not in PERSONAL_KEYS}
+            delivery.payload = {**delivery.payload, "data": kept}
 
 
 def purge(session: Session, *, now: dt.datetime | None = None, actor: Actor) -> PurgeReport:
@@ -66,6 +92,9 @@ def purge(session: Session, *, now: dt.datetime | None = None, actor: Actor) -> 
     stale = session.scalars(select(Client).where(Client.erased_at.is_(None), ~recent_visit, ~recent_booking)).all()
     for client in stale:
         _forget_client(session, client, now)
+    _forget_in_outbox(session, {client.public_id for client in stale})
+    # The delivery log keeps a month of what was sent; the outbox does not grow for ever.
+    session.execute(delete(WebhookDelivery).where(WebhookDelivery.delivered_at < now - DELIVERY_LOG_KEPT))
     audit(session, actor, "purge", None, cutoff=cutoff.isoformat(), clients=len(stale),
           questionnaires=questionnaires)
     session.flush()
@@ -79,6 +108,7 @@ def erase_client(session: Session, client: Client, *, actor: Actor, now: dt.date
     visit_ids = select(Visit.id).where(Visit.client_id == client.id)
     _forget_visits(session, visit_ids)
     _forget_client(session, client, now or clock.utcnow())
+    _forget_in_outbox(session, {client.public_id})
     # The audit trail names the client's opaque id only, never what was erased.
     audit(session, actor, "erase", None, client=client.public_id)
     session.flush()

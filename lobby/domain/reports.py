@@ -1,5 +1,6 @@
 """The day's figures: what a clinic's managers count by hand — visits by hour, line, kind and channel,
-first visits and conversions per consultant, waits — for a day or a range.
+first visits and conversions per consultant, waits, the face-to-face table (face_to_face.py) — for a
+day or a range. Figures over time are trends.py's.
 
 Every figure is computed from stored facts (times, kinds, lines, consultants,
 channels), so purged or erased visitors still count.
@@ -21,10 +22,9 @@ from ..models import (
     Reassignment,
     Staff,
     Visit,
-    VisitKind,
     VisitStatus,
 )
-from . import clock
+from . import clock, conversions, face_to_face
 from .settings import clinic_zone, get_settings
 
 
@@ -67,12 +67,7 @@ def build_report(session: Session, start: dt.date, end: dt.date, *, now: dt.date
     tz = clinic_zone(session)
     threshold = get_settings(session).long_wait_minutes
     late_minutes = get_settings(session).late_arrival_minutes
-    visits = session.scalars(
-        select(Visit).where(Visit.clinic_day >= start, Visit.clinic_day <= end, Visit.kind != VisitKind.COMPANION)
-        .options(selectinload(Visit.client), selectinload(Visit.line), selectinload(Visit.consultant),
-                 selectinload(Visit.service), selectinload(Visit.appointment))
-        .order_by(Visit.checked_in_at, Visit.id)
-    ).all()
+    visits = conversions.load_visits(session, start, end)
     def name_of(obj) -> str:
         return obj.name(locale)  # lines and services have zh and en names
 
@@ -160,12 +155,13 @@ def build_report(session: Session, start: dt.date, end: dt.date, *, now: dt.date
     tables["appointments"] = Table("appointments", ["outcome", "appointments"],
                                    [[k, outcome[k]] for k in ("kept", "late", "no_show", "cancelled", "booked")])
 
-    tables["face_to_face"] = Table(
-        "face_to_face", ["day", "time", "ticket", "visitor", "kind", "treatment", "consultant", "rule", "status"],
-        [[v.clinic_day.isoformat(), v.checked_in_at.astimezone(tz).strftime("%H:%M"), v.ticket,
-          (v.client.name if v.client and v.client.name else ""), v.kind.value,
-          name_of(v.service) if v.service else "", v.consultant.display_name if v.consultant else "",
-          v.triage_rule or "", v.status.value] for v in visits])
+    # 一日当面咨询表: every visitor, each consultant's order of first visits, the channels (face_to_face.py).
+    tables["face_to_face"] = Table("face_to_face", face_to_face.VISITOR_COLUMNS,
+                                   face_to_face.visitor_rows(visits, tz, name_of))
+    tables["face_to_face_consultants"] = Table("face_to_face_consultants", face_to_face.CONSULTANT_COLUMNS,
+                                               face_to_face.consultant_rows(visits))
+    tables["face_to_face_channels"] = Table("face_to_face_channels", face_to_face.CHANNEL_COLUMNS,
+                                            face_to_face.channel_rows(visits))
     error = round(statistics.mean(errors), 1) if errors else None
     tables["wait_accuracy"] = Table(
         "wait_accuracy", ["visitors_compared", "mean_absolute_error_min", "within_5_min_pct", "above_upper_pct"],

@@ -17,7 +17,7 @@ from ..models import (
     VisitKind,
     VisitStatus,
 )
-from . import clock, dispatch, events, follow_ups, triage
+from . import clock, dispatch, events, follow_ups, triage, webhooks
 from .audit import Actor, audit
 from .clients import note_consultation
 from .errors import Conflict, IllegalTransition, ValidationError
@@ -147,7 +147,8 @@ TARGETS: dict[str, VisitStatus] = {
 
 
 def move(session: Session, visit: Visit, target: object, *, actor: Actor, now: dt.datetime | None = None,
-         doctor: Staff | None = None, outcome: object = None, next_contact: dt.date | None = None) -> Visit:
+         doctor: Staff | None = None, outcome: object = None, next_contact: dt.date | None = None,
+         services: object = None) -> Visit:
     """Move a visit to a target named as in TARGETS. "called" is a first call only, "recalled" is only
     for a visitor already called: two people pressing "call" at once give one call, not a recall.
     Finishing may say how it ended (`outcome`, one of OUTCOMES) and when to talk again."""
@@ -156,9 +157,13 @@ def move(session: Session, visit: Visit, target: object, *, actor: Actor, now: d
         raise ValidationError("status_invalid", field="to", status=str(target))
     if (target == "recalled") != (visit.status == S.CALLED and status == S.CALLED):
         raise IllegalTransition(visit.status.value, str(target))
-    follow_ups.check(visit, finishing=status == S.DONE, outcome=outcome, next_contact=next_contact)
+    agreed = follow_ups.check(session, visit, finishing=status == S.DONE, outcome=outcome,
+                              next_contact=next_contact, services=services)
     moved = transition(session, visit, status, actor=actor, now=now, doctor=doctor)
-    follow_ups.record(session, visit, outcome=outcome, next_contact=next_contact, actor=actor)
+    if status == S.DONE:
+        data, personal = webhooks.visit_data(visit)
+        webhooks.emit(session, "visit.finished", {**data, "outcome": outcome}, personal=personal, now=now)
+    follow_ups.record(session, visit, outcome=outcome, next_contact=next_contact, actor=actor, services=agreed)
     return moved
 
 

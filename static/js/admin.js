@@ -7,11 +7,28 @@
     const form = event.target.closest("form[data-confirm]");
     if (form && !window.confirm(form.dataset.confirm)) event.preventDefault();
   });
+  // The clipboard API exists only on https or localhost; a clinic LAN on plain http selects the
+  // text and copies it the old way.
+  function copyText(source, button) {
+    const text = (source.value || source.textContent).trim();
+    const done = () => { button.dataset.copied = ""; setTimeout(() => delete button.dataset.copied, 1500); };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done);
+      return;
+    }
+    const range = document.createRange();
+    range.selectNodeContents(source);
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+    if (document.execCommand("copy")) done();
+  }
+
   document.addEventListener("click", (event) => {
     const copy = event.target.closest("[data-copy]");
     if (copy) {
       const source = document.querySelector(copy.dataset.copy);
-      if (source) navigator.clipboard.writeText(source.value || source.textContent);
+      if (source) copyText(source, copy);
     }
     if (event.target.closest("[data-print]")) window.print();
   });
