@@ -178,7 +178,7 @@ def _act(public_id: str, action: str, change):
     """One change to a complaint, then back to its record (or the record with the mistake)."""
     try:
         with unit_of_work(db.session):
-            complaint = complaints.find(db.session, public_id[:40])
+            complaint = complaints.find(db.session, public_id[:40], lock=True)
             if complaint is None:
                 abort(404)
             change(complaint)

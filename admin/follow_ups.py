@@ -8,6 +8,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from htmx_flask import request
+from sqlalchemy.exc import IntegrityError
 
 from lobby.database import unit_of_work
 from lobby.domain import clock, follow_ups
@@ -85,6 +86,9 @@ def mark_contacted(purpose: str, key: str):
     except DomainError as err:
         return page_or_fragment("admin/follow_ups.html", "admin/_follow_ups.html", status=err.status,
                                 **page_context(message_for(err.code, field=err.field, **err.params), "error"))
+    except IntegrityError:  # a colleague marked it at the same moment: it is marked, once
+        db.session.rollback()
+        return page_or_fragment("admin/follow_ups.html", "admin/_follow_ups.html", **page_context())
     name = found.client.name or ""
     return page_or_fragment("admin/follow_ups.html", "admin/_follow_ups.html",
                             **page_context(_("%(name)s: marked as contacted.", name=name)))

@@ -39,6 +39,7 @@ MESSAGES = {
     "outcome_at_finish": _l("An outcome is recorded when the visit is finished."),
     "next_contact_past": _l("The next contact cannot be before the visit."),
     "services_need_deal": _l("Treatments agreed go with a deal."),
+    "services_too_many": _l("At most %(limit)s treatments agreed."),
     "partner_required": _l("Choose the partner store."),
     "expected_day_past": _l("The day she is expected cannot be in the past."),
     "registration_not_arrived": _l("This client has not checked in yet."),

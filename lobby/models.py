@@ -518,6 +518,9 @@ class FollowUpContact(db.Model):
     call-back of a booking not kept (seed 002 §7.4). Marked by the member of staff who made it."""
 
     __tablename__ = "follow_up_contacts"
+    # Marked once, even by two receptionists at the same moment (NULLs never collide).
+    __table_args__ = (UniqueConstraint("purpose", "visit_id", "due_day"),
+                      UniqueConstraint("purpose", "appointment_id", "due_day"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     purpose: Mapped[str] = mapped_column(String(12))  # thanks | next_contact | no_show
@@ -539,7 +542,7 @@ class Complaint(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(24), unique=True, default=new_public_id)
-    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), index=True)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visits.id"), unique=True)
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"))
     line_id: Mapped[int | None] = mapped_column(ForeignKey("lines.id"))
     # The member of staff the complaint names, if any (a figure per person).
@@ -552,6 +555,8 @@ class Complaint(db.Model):
     escalated_to_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     escalated_to_customer_service: Mapped[bool] = mapped_column(Boolean, default=False)
     escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Why it went there: "head_on_duty", or why the head could not take it (on a break, off…).
+    escalation_reason: Mapped[str | None] = mapped_column(String(20))
     resolution: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))

@@ -143,6 +143,9 @@ def test_closing_the_day_marks_bookings_not_kept_and_tells_the_clinics_systems(a
     def close(session):
         close_day(session, DAY1, actor=SYSTEM)
         session.commit()
+    query(close)  # 10:00: closed early by hand, her 11:00 booking is still to come
+    assert query(lambda s: s.query(WebhookDelivery).filter_by(event="appointment.no_show").count()) == 0
+    frozen_clock.advance(hours=12)  # 22:00: the nightly close
     query(close)
     from lobby.models import Appointment
     statuses = query(lambda s: {a.public_id: a.status for a in s.query(Appointment)})
@@ -276,3 +279,60 @@ def test_the_nightly_purge_keeps_a_month_of_the_delivery_log(app, api, query, fr
     left = query(lambda s: sorted((d.delivered_at is None, d.created_at.date().isoformat())
                                   for d in s.query(WebhookDelivery)))
     assert [undelivered for undelivered, _ in left] == [False, True]  # the recent one and the unsent one
+
+
+def test_a_client_who_refuses_contact_later_is_not_called(api, query, frozen_clock):
+    finished(api, query, "李雪", "13900139000", next_contact="2026-03-13")
+    frozen_clock.advance(days=1)  # she comes back and says no this time
+    finished(api, query, "李雪", "13900139000", agreed=False, outcome="deal")
+    frozen_clock.advance(days=2)
+    assert listed(query, "next_contact") == []
+    assert api.get("/api/v1/follow-ups").get_json()["follow_ups"] == []
+
+
+def test_a_booking_missed_is_booked_again_through_its_external_id(api, query, frozen_clock):
+    body = {"name": "李雪", "phone": "13900139000", "service": "peel", "external_id": "crm-42",
+            "starts_at": "2026-03-10T10:30:00+08:00"}
+    first = api.post("/api/v1/appointments", json=body).get_json()
+    frozen_clock.advance(hours=12)
+
+    def close(session):
+        close_day(session, DAY1, actor=SYSTEM)
+        session.commit()
+    query(close)
+    again = api.post("/api/v1/appointments", json={**body, "starts_at": "2026-03-12T15:00:00+08:00"})
+    assert again.status_code in (200, 201) and again.get_json()["id"] == first["id"]
+    from lobby.models import Appointment
+    assert query(lambda s: s.query(Appointment).one().status) == AppointmentStatus.BOOKED
+
+
+def test_the_finish_webhook_and_a_later_correction_keep_what_was_agreed(app, api, query):
+    query(lambda s: (s.add(WebhookEndpoint(url="http://127.0.0.1:9/hook", secret="s", events=["visit.finished"],
+                                           personal_data=False)), s.commit()))
+    visit = in_consultation(api)
+    done = api.post(f"/api/v1/visits/{visit['id']}/transition", json={
+        "to": "done", "outcome": "deal", "services": ["peel", "peel"], "next_contact": "2026-03-12"})
+    assert done.status_code == 200 and done.get_json()["services_agreed"] == ["peel"]
+    finished_event = query(lambda s: s.query(WebhookDelivery).one().payload["data"])
+    assert (finished_event["services_agreed"], finished_event["next_contact"]) == (["peel"], "2026-03-12")
+    # The next contact corrected on the visitor's page: the treatments agreed stay.
+    Staffer(app, "bea").post(f"/admin/visits/{visit['id']}/outcome", {"outcome": "deal", "next_contact": "2026-03-20"})
+    assert stored(query, visit) == ("done", "deal", dt.date(2026, 3, 20), ["peel"])
+
+
+def test_too_many_treatments_is_a_clear_422_not_a_crash(api, query):
+    visit = in_consultation(api)
+    path = f"/api/v1/visits/{visit['id']}/transition"
+    many = api.post(path, json={"to": "done", "outcome": "deal", "services": [f"s{i}" for i in range(21)]})
+    assert many.status_code == 422 and many.get_json()["error"]["code"] == "services_too_many"
+    huge = api.post(path, json={"to": "done", "outcome": "deal", "services": ["peel"] * 200_000})
+    assert huge.status_code == 200  # the same treatment sent many times is one treatment
+    assert stored(query, visit)[3] == ["peel"]
+
+
+def test_the_finish_popover_starts_with_no_outcome_chosen(app, api):
+    in_consultation(api)
+    queue = Staffer(app, "bea").get("/admin/").get_data(as_text=True)
+    popover = queue[queue.index('class="reassign finish-more"'):]
+    assert '<input type="radio" name="outcome" value="" checked>' in popover
+    assert "selected" not in popover[:popover.index("</details>")]

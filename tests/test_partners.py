@@ -149,3 +149,25 @@ def test_merging_a_registered_client_into_the_one_on_file_keeps_her_registration
     kept = query(lambda s: s.query(Visit).filter_by(public_id=on_file["id"]).one().client_id)
     registration = query(lambda s: (lambda r: (r.client_id, r.client.partner.code))(s.query(PartnerRegistration).one()))
     assert registration == (kept, "A01")
+
+
+def test_a_registered_client_checking_in_at_the_tablet_is_recognised_by_name_and_phone(app, api, query, store_codes):
+    """Stores send no year of birth, so the tablet cannot prove she is the file the store made: her
+    new file still answers the registration (same name and phone), and the store's routing holds."""
+    from .test_kiosk import QUESTIONNAIRE, Kiosk, hidden, walk_in_details
+
+    register(api, name="王小美", phone="13800138000")
+    kiosk = Kiosk(app)
+    carry = hidden(kiosk.get("/kiosk/step/walk-in").get_data(as_text=True))
+    details = kiosk.post("/kiosk/details", {**carry, **walk_in_details(app)})
+    assert kiosk.post("/kiosk/finish", {**hidden(details.get_data(as_text=True)), **QUESTIONNAIRE}).status_code == 200
+    visit = query(lambda s: (lambda v: (v.consultant.username, v.triage_rule, v.client.partner.code))(
+        s.query(Visit).one()))
+    assert visit == ("dan", "partner", "A01")
+    assert query(lambda s: s.query(PartnerRegistration).one().visit_id) is not None
+
+
+def test_someone_else_on_the_same_phone_does_not_answer_the_registration(app, api, query, store_codes):
+    register(api, name="周洁", phone="13611112222")
+    walk_in(api, name="周洁的妈妈", phone="13611112222")
+    assert query(lambda s: s.query(PartnerRegistration).one().visit_id) is None

@@ -32,7 +32,7 @@ from lobby.models import (
 from .factories import ACTOR, MORNING
 from .serverproc import ServerProcess, free_port
 from .test_admin import Staffer
-from .test_outcomes import WALK_IN, in_consultation
+from .test_outcomes import WALK_IN, agreed_to_contact, in_consultation
 
 
 class Receiver:
@@ -149,6 +149,7 @@ def test_finishing_a_visit_sends_its_events_once_signed_with_personal_data_only_
     sender = webhook_sender.Sender(app, poll=600).start()
     try:
         visit, path = in_consultation(api)
+        agreed_to_contact(query, visit)  # personal data goes only about a client who agreed
         assert receiver.requests == []  # checking in and calling send nothing
         assert api.post(path, json={"to": "done", "outcome": "deal"}).status_code == 200
         receiver.wait_for(4)
@@ -380,3 +381,17 @@ def test_only_admins_manage_webhooks(app, api, query, receiver):
     assert query(lambda s: s.query(WebhookEndpoint).count()) == 1
     page = admin.client.get("/admin/settings?section=webhooks").get_data(as_text=True)
     assert re.search(r'<a href="/admin/settings\?section=webhooks" class="active">', page)
+
+
+def test_a_client_who_refused_contact_is_sent_without_her_name_and_phone(app, api, query, frozen_clock):
+    add_endpoint(query, "http://127.0.0.1:9/crm", personal_data=True)
+    agreed, agreed_path = in_consultation(api)
+    agreed_to_contact(query, agreed)
+    api.post(agreed_path, json={"to": "done", "outcome": "thinking"})
+    frozen_clock.advance(days=1)  # she comes back and, this time, says no to being contacted
+    again, again_path = in_consultation(api)
+    agreed_to_contact(query, again, agreed=False)
+    api.post(again_path, json={"to": "done", "outcome": "deal"})
+    sent = query(lambda s: [(d.payload["data"]["visit"], "phone" in d.payload["data"])
+                            for d in s.query(WebhookDelivery).order_by(WebhookDelivery.id)])
+    assert sent == [(agreed["id"], True), (agreed["id"], True), (again["id"], False), (again["id"], False)]

@@ -108,7 +108,8 @@ def book(
     if appointment is None and external_id:
         appointment = session.scalars(select(Appointment).where(Appointment.external_id == external_id)).first()
     created = appointment is None
-    if not created and appointment.status != AppointmentStatus.BOOKED:
+    # A booking missed (no-show) may be booked again for another time: a rescheduling.
+    if not created and appointment.status not in (AppointmentStatus.BOOKED, AppointmentStatus.NO_SHOW):
         raise Conflict("appointment_not_editable", status=appointment.status.value)
     client = client_for(session, name, phone)
     update_care(session, client, care, reason="booking", actor=actor, require_reason=False)
@@ -116,6 +117,7 @@ def book(
         appointment = Appointment(code=_new_code(session), external_id=external_id or None,
                                   status=AppointmentStatus.BOOKED, created_at=now)
     appointment.client = client
+    appointment.status = AppointmentStatus.BOOKED
     appointment.starts_at = start
     appointment.service = the_service
     appointment.staff = staff

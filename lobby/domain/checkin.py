@@ -92,6 +92,7 @@ def check_in(
     # A post-op visit (换药, 拆线) is never a first visit, whoever booked it.
     first_visit = kind in (VisitKind.APPOINTMENT, VisitKind.WALK_IN) and not triage.is_post_op(
         kind, service, line) and (client is None or not _has_visited_before(session, client))
+    registration = partners.at_check_in(session, client, kind, day)  # 报备, before triage
     result = triage.triage(
         session,
         kind=kind,
@@ -128,7 +129,8 @@ def check_in(
     if appointment is not None:
         appointment.status = AppointmentStatus.CHECKED_IN
     session.flush()  # the estimate reads the queue, this visit included
-    partners.link_at_check_in(session, visit)  # 报备: the desk verifies the store (核定)
+    if registration is not None:
+        registration.visit = visit  # the desk verifies the store (核定)
     remember_told(visit, estimate_for_visit(session, visit, now, board), now)  # None: nobody can say
     audit(session, actor, "check_in", visit, ticket=visit.ticket, rule=result.rule)
     _event(session, "visit.checked_in", visit)

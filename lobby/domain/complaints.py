@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ..models import AuditEntry, Client, Complaint, Line, RosterShift, Staff, Visit
+from ..models import Client, Complaint, Line, RosterShift, Staff, Visit
 from . import clock, webhooks
 from .audit import Actor, audit
 from .duty import CARE, decide
@@ -74,8 +74,10 @@ def for_visit(session: Session, visit: Visit) -> Complaint | None:
     return session.scalars(select(Complaint).where(Complaint.visit_id == visit.id).order_by(Complaint.id.desc())).first()
 
 
-def find(session: Session, public_id: str) -> Complaint | None:
-    return session.scalars(select(Complaint).where(Complaint.public_id == public_id)).first()
+def find(session: Session, public_id: str, lock: bool = False) -> Complaint | None:
+    """The complaint; `lock` for a change (two clicks on "close" at once close it once)."""
+    query = select(Complaint).where(Complaint.public_id == public_id)
+    return session.scalars(query.with_for_update() if lock else query).first()
 
 
 def webhook_data(complaint: Complaint) -> tuple[dict, dict]:
@@ -109,7 +111,7 @@ def open_complaint(session: Session, *, what_happened: object, line: Line | None
     audit(session, actor, "complaint_opened", visit, complaint=complaint.public_id,
           line=line.code if line else None, staff=about_staff.username if about_staff else None)
     data, personal = webhook_data(complaint)
-    webhooks.emit(session, "complaint.opened", data, personal=personal, now=now)
+    webhooks.emit(session, "complaint.opened", data, personal=webhooks.if_consented(session, complaint.client, personal, unless_refused=True), now=now)
     return complaint
 
 
@@ -176,6 +178,7 @@ def escalate(session: Session, complaint: Complaint, *, actor: Actor, now: dt.da
     complaint.escalated_to = target.head
     complaint.escalated_to_customer_service = target.to_customer_service
     complaint.escalated_at = now
+    complaint.escalation_reason = target.reason
     audit(session, actor, "complaint_escalated", complaint.visit, complaint=complaint.public_id,
           staff=target.head.username if target.head else None,
           to=CUSTOMER_SERVICE if target.to_customer_service else "head", why=target.reason,
@@ -185,14 +188,8 @@ def escalate(session: Session, complaint: Complaint, *, actor: Actor, now: dt.da
 
 
 def escalation_reason(session: Session, complaint: Complaint) -> str | None:
-    """Why the complaint went where it went, as its audit entry recorded it (the record has no column)."""
-    if complaint.escalated_at is None:
-        return None
-    entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "complaint_escalated",
-                                                       AuditEntry.visit_id == complaint.visit_id)
-                              .order_by(AuditEntry.id.desc()))
-    return next((e.detail.get("why") for e in entries if (e.detail or {}).get("complaint") == complaint.public_id),
-                None)
+    """Why the complaint went where it went (kept on the record when it was reported)."""
+    return complaint.escalation_reason if complaint.escalated_at is not None else None
 
 
 def close(session: Session, complaint: Complaint, *, resolution: object, actor: Actor,
@@ -207,7 +204,7 @@ def close(session: Session, complaint: Complaint, *, resolution: object, actor: 
     session.flush()
     audit(session, actor, "complaint_closed", complaint.visit, complaint=complaint.public_id)
     data, personal = webhook_data(complaint)
-    webhooks.emit(session, "complaint.closed", data, personal=personal, now=now)
+    webhooks.emit(session, "complaint.closed", data, personal=webhooks.if_consented(session, complaint.client, personal, unless_refused=True), now=now)
     return complaint
 
 

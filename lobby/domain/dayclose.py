@@ -27,7 +27,7 @@ from ..models import (
 )
 from . import clock, events, webhooks
 from .audit import Actor, audit
-from .settings import clinic_day, clinic_zone
+from .settings import clinic_day, clinic_zone, get_settings
 from .visits import ACTIVE
 
 DAY_CLOSED = "day_closed"
@@ -59,10 +59,12 @@ def close_day(session: Session, day: dt.date, *, actor: Actor, now: dt.datetime 
 
 
 def _bookings_not_kept(session: Session, day: dt.date, now: dt.datetime) -> int:
-    """Bookings of `day` (or before) still booked: nobody came. Returns how many."""
+    """Bookings of `day` (or before) still booked past their late window: nobody came. A booking
+    later today (the day closed early, by hand) stays booked. Returns how many."""
     _, end = clock.day_bounds(day, clinic_zone(session))
+    late = dt.timedelta(minutes=get_settings(session).late_arrival_minutes)
     missed = list(session.scalars(select(Appointment).where(
-        Appointment.starts_at < end, Appointment.status == AppointmentStatus.BOOKED)))
+        Appointment.starts_at < min(end, now - late), Appointment.status == AppointmentStatus.BOOKED)))
     for booking in missed:
         booking.status = AppointmentStatus.NO_SHOW
         booking.updated_at = now
@@ -72,8 +74,9 @@ def _bookings_not_kept(session: Session, day: dt.date, now: dt.datetime) -> int:
             "service": booking.service.code if booking.service else None,
             "consultant": booking.staff.username if booking.staff else None,
             "client": client.public_id if client else None,
-        }, personal={"name": client.name, "phone": client.phone} if client and not client.erased_at else None,
-            now=now)
+        }, personal=webhooks.if_consented(
+            session, client, {"name": client.name, "phone": client.phone} if client and not client.erased_at else None,
+            unless_refused=True), now=now)
     return len(missed)
 
 

@@ -34,6 +34,7 @@ from .text import clean_text
 
 # How a consultation ended (seed 004: conversions per consultant and channel).
 OUTCOMES = ("deal", "no_deal", "thinking")
+MAX_SERVICES = 20
 
 
 def check(session: Session, visit: Visit, *, finishing: bool, outcome: object, next_contact: dt.date | None,
@@ -54,6 +55,9 @@ def check(session: Session, visit: Visit, *, finishing: bool, outcome: object, n
         raise ValidationError("services_need_deal", field="services")
     if not isinstance(services, list) or not all(isinstance(code, str) for code in services):
         raise ValidationError("field_type", field="services", name="services")
+    services = list(dict.fromkeys(services))
+    if len(services) > MAX_SERVICES:
+        raise ValidationError("services_too_many", field="services", limit=MAX_SERVICES)
     known = set(session.scalars(select(Service.code).where(Service.code.in_(services))))
     for code in services:
         if code not in known:
@@ -67,13 +71,14 @@ def record(session: Session, visit: Visit, *, outcome: str | None, next_contact:
     if outcome is None and next_contact is None and not services:
         return
     visit.outcome, visit.next_contact = outcome, next_contact
-    visit.services_agreed = services or None
+    if services or outcome != "deal":  # a deal corrected without its treatments keeps them
+        visit.services_agreed = services or None
     audit(session, actor, "outcome", visit, outcome=outcome,
           next_contact=next_contact.isoformat() if next_contact else None,
           **({"services": services} if services else {}))
     if outcome is not None:
         data, personal = webhooks.visit_data(visit)
-        webhooks.emit(session, "visit.outcome", data, personal=personal)
+        webhooks.emit(session, "visit.outcome", data, personal=webhooks.if_consented(session, visit.client, personal))
 
 
 def set_outcome(session: Session, visit: Visit, *, outcome: object, next_contact: dt.date | None,
@@ -93,14 +98,14 @@ def set_outcome(session: Session, visit: Visit, *, outcome: object, next_contact
 
 def due_for_contact(session: Session, day: dt.date) -> list[Visit]:
     """Visits whose next contact falls on `day`, of clients who agreed (at that visit's
-    questionnaire) to be contacted, and whose data was not erased."""
-    return list(session.scalars(
+    questionnaire, and not refused since) to be contacted, and whose data was not erased."""
+    return _still_agreeing(session, list(session.scalars(
         select(Visit).join(Client, Visit.client_id == Client.id)
         .join(HealthQuestionnaire, HealthQuestionnaire.visit_id == Visit.id)
         .where(Visit.next_contact == day, HealthQuestionnaire.consent_contact.is_(True),
                Client.erased_at.is_(None))
         .order_by(Visit.clinic_day, Visit.id)
-    ))
+    )))
 
 
 # --- the desk's follow-up list --------------------------------------------------------------
@@ -144,12 +149,18 @@ def _contacts(session: Session, purpose: str, ids: list[int], column) -> dict[tu
     return {(getattr(row, key), row.due_day): row for row in rows}
 
 
+def _still_agreeing(session: Session, visits: list[Visit]) -> list[Visit]:
+    """Those whose client has not refused since (her latest questionnaire is her word)."""
+    consents = webhooks.contact_consents(session, [v.client_id for v in visits])
+    return [v for v in visits if consents.get(v.client_id, False)]
+
+
 def thank_yous(session: Session, now: dt.datetime) -> list[FollowUp]:
     """Visits finished in the last 24 hours, of clients who agreed to be contacted."""
     tz = clinic_zone(session)
-    found = session.scalars(_consenting(select(Visit)).where(
+    found = _still_agreeing(session, session.scalars(_consenting(select(Visit)).where(
         Visit.status == VisitStatus.DONE, Visit.done_at > now - THANKS_WITHIN, Visit.done_at <= now)
-        .order_by(Visit.done_at)).all()
+        .order_by(Visit.done_at)).all())
     done = _contacts(session, THANKS, [v.id for v in found], FollowUpContact.visit_id)
     return [FollowUp(THANKS, v.client, v.done_at.astimezone(tz).date(), visit=v,
                      done=done.get((v.id, v.done_at.astimezone(tz).date()))) for v in found]
@@ -157,9 +168,9 @@ def thank_yous(session: Session, now: dt.datetime) -> list[FollowUp]:
 
 def next_contacts(session: Session, day: dt.date) -> list[FollowUp]:
     """Next contacts agreed for `day`, and those of the week before not made yet."""
-    found = session.scalars(_consenting(select(Visit)).where(
+    found = _still_agreeing(session, session.scalars(_consenting(select(Visit)).where(
         Visit.next_contact <= day, Visit.next_contact >= day - dt.timedelta(days=MISSED_CONTACT_DAYS))
-        .order_by(Visit.next_contact, Visit.id)).all()
+        .order_by(Visit.next_contact, Visit.id)).all())
     done = _contacts(session, NEXT_CONTACT, [v.id for v in found], FollowUpContact.visit_id)
     listed = [FollowUp(NEXT_CONTACT, v.client, v.next_contact, visit=v, done=done.get((v.id, v.next_contact)))
               for v in found]
@@ -182,6 +193,8 @@ def no_show_call_backs(session: Session, now: dt.datetime) -> list[FollowUp]:
         .options(selectinload(Appointment.client), selectinload(Appointment.service),
                  selectinload(Appointment.staff))
         .order_by(Appointment.starts_at)).all()
+    refused = webhooks.contact_consents(session, [a.client_id for a in found])
+    found = [a for a in found if refused.get(a.client_id) is not False]  # about her booking, unless she said no
     done = _contacts(session, NO_SHOW, [a.id for a in found], FollowUpContact.appointment_id)
     return [FollowUp(NO_SHOW, a.client, a.starts_at.astimezone(tz).date(), appointment=a,
                      done=done.get((a.id, a.starts_at.astimezone(tz).date()))) for a in found]

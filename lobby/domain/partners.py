@@ -14,13 +14,13 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from ..models import PartnerRegistration, PartnerStore, Visit, VisitKind
+from ..models import Client, PartnerRegistration, PartnerStore, Visit, VisitKind
 from . import clock, identity
 from .audit import Actor, audit
 from .errors import Conflict, ValidationError
 from .phone import normalise_phone
-from .settings import clinic_day
-from .text import clean_name, clean_text
+from .settings import clinic_day, clinic_zone
+from .text import clean_name, clean_text, same_name
 
 # How long a registration waits for its client (a month, as stores' registrations do).
 REGISTRATION_DAYS = 30
@@ -43,7 +43,7 @@ def register(session: Session, *, partner: PartnerStore | None, name: object, ph
     client = identity.client_for(session, identity.identify(
         session, identity.TypedIdentity(name=name, phone=phone), second_factor=False))
     session.flush()
-    existing = open_registration(session, client.id, today)
+    existing = open_registration(session, client, today)
     if existing is not None and existing.partner_id == partner.id:
         existing.expected_day, existing.note = expected_day or existing.expected_day, note or existing.note
         return existing, False
@@ -57,24 +57,33 @@ def register(session: Session, *, partner: PartnerStore | None, name: object, ph
     return registration, True
 
 
-def open_registration(session: Session, client_id: int | None, day: dt.date) -> PartnerRegistration | None:
-    """The client's latest registration not yet linked to a visit, within REGISTRATION_DAYS."""
-    if client_id is None:
-        return None
-    since = dt.datetime.combine(day - dt.timedelta(days=REGISTRATION_DAYS), dt.time.min, tzinfo=dt.timezone.utc)
-    return session.scalars(select(PartnerRegistration).where(
-        PartnerRegistration.client_id == client_id, PartnerRegistration.visit_id.is_(None),
-        PartnerRegistration.registered_at >= since)
-        .order_by(PartnerRegistration.registered_at.desc(), PartnerRegistration.id.desc())).first()
+def _since(session: Session, day: dt.date) -> dt.datetime:
+    return clock.day_bounds(day - dt.timedelta(days=REGISTRATION_DAYS), clinic_zone(session))[0]
 
 
-def link_at_check_in(session: Session, visit: Visit) -> PartnerRegistration | None:
-    """A registered client has come: her registration is this visit's (the desk verifies it)."""
-    if visit.client_id is None or visit.kind not in (VisitKind.APPOINTMENT, VisitKind.WALK_IN, VisitKind.RETURNING):
+def open_registration(session: Session, client: Client | None, day: dt.date) -> PartnerRegistration | None:
+    """The client's latest registration not yet linked to a visit, within REGISTRATION_DAYS — also
+    one made under her name and phone on another file (at the tablet a client is not recognised
+    without her year of birth, which stores do not send: the desk merges the two files later)."""
+    if client is None or (client.id is None and not client.phone):
         return None
-    registration = open_registration(session, visit.client_id, visit.clinic_day)
-    if registration is not None:
-        registration.visit = visit
+    candidates = session.scalars(select(PartnerRegistration).join(Client, Client.id == PartnerRegistration.client_id)
+                                 .where(PartnerRegistration.visit_id.is_(None),
+                                        PartnerRegistration.registered_at >= _since(session, day),
+                                        (Client.id == (client.id or -1)) | ((Client.phone == client.phone)
+                                                                           & Client.phone.is_not(None)))
+                                 .order_by(PartnerRegistration.registered_at.desc(), PartnerRegistration.id.desc()))
+    return next((r for r in candidates if r.client_id == client.id or same_name(r.client.name, client.name)), None)
+
+
+def at_check_in(session: Session, client: Client | None, kind: VisitKind, day: dt.date) -> PartnerRegistration | None:
+    """The registration a check-in answers, before triage: it says whose client she is (the store
+    that registered her first), so an A-class store's client goes to its consultant."""
+    if kind not in (VisitKind.APPOINTMENT, VisitKind.WALK_IN, VisitKind.RETURNING):
+        return None
+    registration = open_registration(session, client, day)
+    if registration is not None and client.partner_id is None:
+        client.partner = registration.partner
     return registration
 
 
@@ -107,7 +116,7 @@ def verify(session: Session, registration: PartnerRegistration, *, actor: Actor,
 
 def registrations_from(session: Session, day: dt.date) -> list[PartnerRegistration]:
     """What the desk's registration page lists: open registrations, and those that arrived on `day`."""
-    since = dt.datetime.combine(day - dt.timedelta(days=REGISTRATION_DAYS), dt.time.min, tzinfo=dt.timezone.utc)
+    since = _since(session, day)
     arrived_today = select(Visit.id).where(Visit.clinic_day == day)
     return list(session.scalars(select(PartnerRegistration).where(
         ((PartnerRegistration.visit_id.is_(None)) & (PartnerRegistration.registered_at >= since))

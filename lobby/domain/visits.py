@@ -160,10 +160,10 @@ def move(session: Session, visit: Visit, target: object, *, actor: Actor, now: d
     agreed = follow_ups.check(session, visit, finishing=status == S.DONE, outcome=outcome,
                               next_contact=next_contact, services=services)
     moved = transition(session, visit, status, actor=actor, now=now, doctor=doctor)
-    if status == S.DONE:
-        data, personal = webhooks.visit_data(visit)
-        webhooks.emit(session, "visit.finished", {**data, "outcome": outcome}, personal=personal, now=now)
     follow_ups.record(session, visit, outcome=outcome, next_contact=next_contact, actor=actor, services=agreed)
+    if status == S.DONE:
+        data, personal = webhooks.visit_data(visit)  # personal data only if she agreed to be contacted
+        webhooks.emit(session, "visit.finished", data, personal=webhooks.if_consented(session, visit.client, personal))
     return moved
 
 

@@ -1,8 +1,8 @@
 """The figures in real Chromium over a realistic fortnight: the face-to-face table (一日当面咨询表) and
 the trend charts, in Chinese and in English, with screenshots (test-artifacts/)."""
 
-import re
 import datetime as dt
+import re
 
 import pytest
 

@@ -1,8 +1,8 @@
 """after the consultation: follow-ups, complaints, partner registrations, webhooks
 
-Revision ID: b3a6d9beef76
+Revision ID: 73d0daba1d5e
 Revises: cbe8aafe9b16
-Create Date: 2026-11-23 19:02:04.809995
+Create Date: 2026-11-23 19:42:10.548995
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import lobby.models
 
 
 # revision identifiers, used by Alembic.
-revision = 'b3a6d9beef76'
+revision = '73d0daba1d5e'
 down_revision = 'cbe8aafe9b16'
 branch_labels = None
 depends_on = None
@@ -66,6 +66,7 @@ def upgrade():
     sa.Column('escalated_to_id', sa.Integer(), nullable=True),
     sa.Column('escalated_to_customer_service', sa.Boolean(), nullable=False),
     sa.Column('escalated_at', lobby.models.UTCDateTime(), nullable=True),
+    sa.Column('escalation_reason', sa.String(length=20), nullable=True),
     sa.Column('resolution', sa.Text(), nullable=True),
     sa.Column('closed_at', lobby.models.UTCDateTime(), nullable=True),
     sa.Column('closed_by_id', sa.Integer(), nullable=True),
@@ -77,11 +78,11 @@ def upgrade():
     sa.ForeignKeyConstraint(['received_by_id'], ['staff.id'], name=op.f('fk_complaints_received_by_id_staff')),
     sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], name=op.f('fk_complaints_visit_id_visits')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_complaints')),
-    sa.UniqueConstraint('public_id', name=op.f('uq_complaints_public_id'))
+    sa.UniqueConstraint('public_id', name=op.f('uq_complaints_public_id')),
+    sa.UniqueConstraint('visit_id', name=op.f('uq_complaints_visit_id'))
     )
     with op.batch_alter_table('complaints', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_complaints_clinic_day'), ['clinic_day'], unique=False)
-        batch_op.create_index(batch_op.f('ix_complaints_visit_id'), ['visit_id'], unique=False)
 
     op.create_table('follow_up_contacts',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -95,7 +96,9 @@ def upgrade():
     sa.ForeignKeyConstraint(['actor_id'], ['staff.id'], name=op.f('fk_follow_up_contacts_actor_id_staff')),
     sa.ForeignKeyConstraint(['appointment_id'], ['appointments.id'], name=op.f('fk_follow_up_contacts_appointment_id_appointments')),
     sa.ForeignKeyConstraint(['visit_id'], ['visits.id'], name=op.f('fk_follow_up_contacts_visit_id_visits')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_follow_up_contacts'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_follow_up_contacts')),
+    sa.UniqueConstraint('purpose', 'appointment_id', 'due_day', name=op.f('uq_follow_up_contacts_purpose_appointment_id_due_day')),
+    sa.UniqueConstraint('purpose', 'visit_id', 'due_day', name=op.f('uq_follow_up_contacts_purpose_visit_id_due_day'))
     )
     with op.batch_alter_table('follow_up_contacts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_follow_up_contacts_appointment_id'), ['appointment_id'], unique=False)
@@ -164,7 +167,6 @@ def downgrade():
 
     op.drop_table('follow_up_contacts')
     with op.batch_alter_table('complaints', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_complaints_visit_id'))
         batch_op.drop_index(batch_op.f('ix_complaints_clinic_day'))
 
     op.drop_table('complaints')
