@@ -5,23 +5,19 @@ import time
 from flask import session
 from flask_socketio import Namespace, emit, join_room
 
+from lobby import queue_state
 from lobby.extensions import db, socketio
 
-from .publisher import (
-    LANGUAGES,
-    NAMESPACE,
-    board_room,
-    read_state,
-    render_board,
-    resolve_line,
-)
+from .publisher import LANGUAGES, NAMESPACE, board_room, resolve_line
 
 SYNC_INTERVAL_SECONDS = 20  # a board may ask for the whole state at most this often
 
 
 def send_board(code, lang) -> None:
-    version, settings, _, board = read_state(db.session)
-    emit("board", {"html": render_board(board.for_line(code), lang, settings), "version": version})
+    """The whole board, as kept for the queue's current version: a (re)connect costs a look at the
+    version, not a render (lobby/queue_state.py)."""
+    state = queue_state.current()
+    emit("board", {"html": state.board_html(code, lang), "version": state.version})
 
 
 class BoardNamespace(Namespace):

@@ -6,8 +6,6 @@ The cost of a change does not grow with the number of screens: a render per room
 
 from __future__ import annotations
 
-import time
-
 from flask import render_template
 from flask_babel import force_locale, gettext
 from sqlalchemy import select
@@ -38,15 +36,15 @@ def resolve_line(session: Session, wanted: str | None) -> Line | None:
     ).first()
 
 
-def read_state(session: Session):
-    """The queue as boards and phones see it, read once per change: (version, settings, snapshot, board)."""
-    version = time.time()
-    now = clock.utcnow()
+def read_state(session: Session, now=None):
+    """The queue as boards and phones see it: (settings, snapshot, board). Read once per change
+    through lobby/queue_state.py, which keeps it by version."""
+    now = now or clock.utcnow()
     settings = get_settings(session)
     day = clinic_day(session, now)
     snapshot = QueueSnapshot(session, day, now)
     board = build_board(session, snapshot, day, settings.name, settings.mask_names_on_board)
-    return version, settings, snapshot, board
+    return settings, snapshot, board
 
 
 def render_board(board: Board, lang: str, settings) -> str:
@@ -66,11 +64,12 @@ def speech_text(settings, ticket: str, room: str | None) -> str | None:
         return gettext("Number %(ticket)s, please come to the front desk.", ticket=ticket)
 
 
-def publish(batch, version: float, settings, board: Board) -> None:
+def publish(batch, state) -> None:
     """Every board room gets the new board; the boards of a called ticket's line get the call."""
+    version, settings, board = state.version, state.settings, state.board
     for code in [None] + [lb.line.code for lb in board.lines]:
         for lang in LANGUAGES:
-            socketio.emit("board", {"html": render_board(board.for_line(code), lang, settings), "version": version},
+            socketio.emit("board", {"html": state.board_html(code, lang), "version": version},
                           namespace=NAMESPACE, to=board_room(code, lang))
     for call in calls(batch, board, settings, version):
         rooms = [board_room(code, lang) for code in (None, call["line"]) for lang in LANGUAGES]

@@ -4,13 +4,14 @@ from flask import Response
 from flask_babel import force_locale
 from htmx_flask import request
 
+from lobby import queue_state
 from lobby.domain.settings import clinic_zone
 from lobby.extensions import db
 from lobby.pages import page_or_fragment
 
 from . import bp
 from .chime import chime_mp3, chime_wav
-from .publisher import LANGUAGES, read_state, resolve_line
+from .publisher import LANGUAGES, resolve_line
 
 
 @bp.get("/", endpoint="board")
@@ -21,12 +22,12 @@ def board():
     """
     line = resolve_line(db.session, request.args.get("line"))
     lang = request.args.get("lang") if request.args.get("lang") in LANGUAGES else "zh_CN"
-    version, settings, _, state = read_state(db.session)
+    state = queue_state.current()
     # The TV speaks the board's language, whatever its browser says.
     with force_locale(lang):
         return page_or_fragment("display/board.html", "display/_board.html",
-                                board=state.for_line(line.code if line else None), version=version,
-                                settings=settings, line=line, lang=lang, timezone=str(clinic_zone(db.session)))
+                                board=state.board.for_line(line.code if line else None), version=state.version,
+                                settings=state.settings, line=line, lang=lang, timezone=str(clinic_zone(db.session)))
 
 
 @bp.get("/chime.mp3", endpoint="chime")

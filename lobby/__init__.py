@@ -183,6 +183,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     _close_past_days_by_itself(app)
 
+    from . import queue_state  # noqa: F401  (its listeners raise the queue version on each change)
     from .realtime import realtime
 
     realtime.init_app(app)

@@ -633,3 +633,14 @@ class WebhookDelivery(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(200))
 
     endpoint: Mapped[WebhookEndpoint] = relationship()
+
+
+class QueueVersion(db.Model):
+    """One row: the number of changes the queue has seen. Every commit that changes what the screens
+    show raises it (lobby/queue_state.py), in the same transaction: a state read with version N holds
+    every change up to N, in whichever process it was made, so a screen never goes back."""
+
+    __tablename__ = "queue_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)

@@ -58,14 +58,15 @@ class Realtime:
         from display import publisher as boards
         from ticket import state as phones
 
+        from . import queue_state
         from .domain import retell
 
-        version, settings, snapshot, board = boards.read_state(session)
-        if retell.check(session, snapshot):  # their phones get the notice with this very publish
+        state = queue_state.current()  # read once for this change; the request's answer takes it too
+        if retell.check(session, state.snapshot):  # their phones get the notice with this very publish
             session.commit()
-        boards.publish(batch, version, settings, board)
-        phones.publish(session, batch, snapshot, version)
-        ping(session.scalars(select(Staff.id).where(Staff.active)).all(), version)
+        boards.publish(batch, state)
+        phones.publish(session, batch, state.snapshot, state.version)
+        ping(session.scalars(select(Staff.id).where(Staff.active)).all(), state.version)
 
 
 realtime = Realtime()

@@ -1,9 +1,8 @@
 """The visitor's ticket page (/t/<token>) and its slow-poll fallback."""
 
-import time
-
 from flask import jsonify, render_template
 
+from lobby import queue_state
 from lobby.domain import clock, waits
 from lobby.domain.errors import NotFound
 from lobby.domain.lookups import get_visit
@@ -18,8 +17,11 @@ from .state import ticket_state
 def visit_state(token: str):
     """The visit a signed ticket token names, and what its phone may show; TokenError or NotFound."""
     visit = get_visit(db.session, read_ticket_token(token))
-    snapshot = waits.QueueSnapshot(db.session, visit.clinic_day, clock.utcnow())
-    return visit, {**ticket_state(visit, snapshot), "version": time.time()}
+    state = queue_state.current()
+    snapshot = state.snapshot
+    if visit.clinic_day != snapshot.day:  # a ticket of another day: read on its own
+        snapshot = waits.QueueSnapshot(db.session, visit.clinic_day, clock.utcnow())
+    return visit, {**ticket_state(visit, snapshot), "version": state.version}
 
 
 @bp.get("/t/<token>", endpoint="page")

@@ -41,7 +41,7 @@ def ticket_state(visit: Visit, snapshot: QueueSnapshot) -> dict:
     }
 
 
-def publish(session: Session, batch, snapshot: QueueSnapshot, version: float) -> None:
+def publish(session: Session, batch, snapshot: QueueSnapshot, version: int) -> None:
     """Every waiting visitor's phone, and those of the visits that changed, get their own state."""
     changed = {evt.data["visit"] for evt in batch if "visit" in evt.data}
     waiting_ids = {v.public_id for v in snapshot.waiting}

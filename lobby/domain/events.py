@@ -36,6 +36,11 @@ def record(session: Session, name: str, **data) -> DomainEvent:
     return evt
 
 
+def has_pending(session: Session) -> bool:
+    """Whether the session's transaction has recorded events (it changes what screens show)."""
+    return bool(session.info.get(_PENDING))
+
+
 def subscribe(fn: Subscriber) -> Subscriber:
     if fn not in _subscribers:
         _subscribers.append(fn)

@@ -65,6 +65,10 @@ def check(session: Session, snapshot: QueueSnapshot) -> list[Visit]:
             .execution_options(synchronize_session="fetch")
         ).rowcount
         if changed:
+            # The visit may be a shared state's (lobby/queue_state.py), read in another session.
+            visit.told_wait_minutes, visit.told_wait_max_minutes = estimate.minutes, estimate.upper
+            visit.told_at = visit.retold_at = now
+            visit.desk_must_tell = True
             retold.append(visit)
     return retold
 

@@ -1,0 +1,128 @@
+"""The queue read once per change and shared: the publish, the API's answer, every board connecting
+and every phone take the same state, kept by the queue's version — a number raised in the
+transaction of each change, so no screen ever goes back, whichever process made the change."""
+
+import json
+import re
+import urllib.request
+
+import pytest
+
+from lobby import queue_state
+from lobby.database import unit_of_work
+from lobby.domain import visits
+from lobby.models import Visit
+
+from .factories import ACTOR
+from .serverproc import ServerProcess
+from .test_realtime import display_client, received, walk_in
+
+
+@pytest.fixture(autouse=True)
+def _clock(frozen_clock):
+    return frozen_clock
+
+
+def version(query):
+    return query(queue_state.read_version)
+
+
+def test_each_change_raises_the_version_and_a_rolled_back_one_does_not(app, api, query):
+    before = version(query)
+    visit = walk_in(api)
+    after_check_in = version(query)
+    assert after_check_in > before
+    # A refused transition changes nothing: the version stays.
+    assert api.post(f"/api/v1/visits/{visit['id']}/transition", json={"to": "done"}).status_code == 409
+    assert version(query) == after_check_in
+
+    def rolled_back(session):
+        try:
+            with unit_of_work(session):
+                visits.move(session, session.query(Visit).one(), "called", actor=ACTOR)
+                raise RuntimeError("the request failed after the change")
+        except RuntimeError:
+            pass
+    query(rolled_back)
+    assert version(query) == after_check_in
+    assert api.post("/api/v1/consultants/amy/call-next").status_code == 200
+    assert version(query) == after_check_in + 1
+
+
+@pytest.mark.parametrize("change", ["check_in", "call_next", "transition"])
+def test_a_change_reads_the_queue_once_for_its_publish_and_its_answer(app, api, query, change):
+    visit = walk_in(api, name="李雪", phone="13900139000")
+    reads = queue_state.reads
+    if change == "check_in":
+        response = api.post("/api/v1/visits", json={"name": "王五", "phone": "13700137000", "kind": "walk-in",
+                                                    "service": "peel"})
+        assert response.get_json()["position"] >= 1  # the answer is read after the change
+    elif change == "call_next":
+        response = api.post("/api/v1/consultants/amy/call-next")
+    else:
+        response = api.post(f"/api/v1/visits/{visit['id']}/transition", json={"to": "left"})
+    assert response.status_code in (200, 201)
+    assert queue_state.reads == reads + 1
+    assert api.get("/api/v1/queue").status_code == 200  # and asking again costs nothing more
+    assert queue_state.reads == reads + 1
+
+
+def test_boards_connecting_take_the_kept_board_and_render_once_per_room(app, api, monkeypatch):
+    walk_in(api)
+    from display import publisher
+
+    renders = []
+    render = publisher.render_board
+    monkeypatch.setattr(publisher, "render_board", lambda *a: renders.append(a) or render(*a))
+    reads = queue_state.reads
+    boards = [display_client(app) for _ in range(20)] + [display_client(app, lang="en") for _ in range(5)]
+    htmls = {received(board, "/display", "board")[0]["args"][0]["html"] for board in boards}
+    assert len(htmls) == 2 and any("A001" in html for html in htmls)
+    # The check-in's publish read the queue and rendered each board room: connecting costs neither.
+    assert renders == [] and queue_state.reads == reads
+    # A board reconnecting gets the same kept board.
+    boards[0].disconnect(namespace="/display")
+    again = display_client(app)
+    assert received(again, "/display", "board")[0]["args"][0]["html"] in htmls
+    assert renders == [] and queue_state.reads == reads
+    # The next change is read and rendered once (its publish); the boards of a line connecting take it.
+    walk_in(api, name="王五", phone="13700137000")
+    assert queue_state.reads == reads + 1 and len(renders) == 8  # 4 rooms (all and each line) × 2 languages
+    for _ in range(10):
+        display_client(app, line="skin")
+    assert queue_state.reads == reads + 1 and len(renders) == 8
+
+
+def test_waits_move_with_time_so_a_kept_state_is_read_again_after_a_while(app, api, frozen_clock):
+    walk_in(api)
+    display_client(app)
+    reads = queue_state.reads
+    display_client(app)
+    assert queue_state.reads == reads
+    frozen_clock.advance(seconds=queue_state.STALE_SECONDS + 1)
+    display_client(app)
+    assert queue_state.reads == reads + 1
+
+
+def test_the_version_never_goes_back_across_two_processes(api, app, tmp_path, query):
+    env = {"DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "two-processes",
+           "LOBBY_INSTANCE_PATH": str(tmp_path / "instance")}
+    headers = {"Authorization": f"Bearer {api.key}", "Content-Type": "application/json"}
+
+    def check_in(server, i):
+        body = json.dumps({"name": f"访客{i}", "phone": f"1380013{i:04d}", "kind": "walk-in", "service": "peel"})
+        request = urllib.request.Request(server.url + "/api/v1/visits", data=body.encode(), headers=headers)
+        urllib.request.urlopen(request, timeout=10).read()
+
+    def board_version(server):
+        with urllib.request.urlopen(server.url + "/display/", timeout=10) as response:
+            return int(re.search(r'data-version="(\d+)"', response.read().decode()).group(1))
+
+    with ServerProcess(env) as first, ServerProcess(env) as second:
+        seen = []
+        for i in range(6):
+            made_on, read_on = (first, second) if i % 2 == 0 else (second, first)
+            check_in(made_on, i)
+            seen.append(board_version(read_on))  # the other process shows the change at once
+        assert seen == sorted(seen) and len(set(seen)) == len(seen)
+        assert seen[-1] == version(query)
