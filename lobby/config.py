@@ -25,6 +25,15 @@ def _secret_key(instance_path: Path, env: str) -> str:
     return key_file.read_text().strip()
 
 
+def _int_env(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit():
+        raise ConfigError(f"{name} must be a whole number of milliseconds, not {raw!r}")
+    return int(raw)
+
+
 def load_config(instance_path: str) -> dict:
     """Build the Flask config mapping from environment variables."""
     instance = Path(instance_path)
@@ -52,6 +61,8 @@ def load_config(instance_path: str) -> dict:
         # serve.py runs gevent; tests and the flask CLI use threads.
         "SOCKETIO_ASYNC_MODE": os.environ.get("LOBBY_ASYNC_MODE", "threading"),
         "SOCKETIO_CHANNEL": os.environ.get("LOBBY_SOCKETIO_CHANNEL", "lobby"),
+        # Screens get the latest state at most this often under a burst of changes (lobby/realtime.py).
+        "PUBLISH_INTERVAL_MS": _int_env("LOBBY_PUBLISH_INTERVAL_MS", 100),
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

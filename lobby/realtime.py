@@ -13,6 +13,8 @@ it back. On every (re)connect a screen gets the whole current state.
 from __future__ import annotations
 
 import logging
+import os
+import threading
 import time
 
 from flask import Flask, current_app, has_app_context
@@ -20,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .domain import events
-from .extensions import db
+from .extensions import db, socketio
 from .models import Staff
 
 log = logging.getLogger(__name__)
@@ -28,10 +30,23 @@ SESSIONS_ENDED = "staff.sessions_ended"
 
 
 class Realtime:
-    """Publishes committed domain events to the boards, the phones and the staff panels."""
+    """Publishes committed domain events to the boards, the phones and the staff panels.
+
+    Coalesced: the changes of a burst go out together, at most one publish every
+    PUBLISH_INTERVAL_MS (100 ms) per process, with the latest state — never a backlog of
+    stale renders; every call of the burst is still announced. An interval of 0 (tests)
+    publishes each commit at once, in the committing request.
+    """
 
     def init_app(self, app: Flask) -> None:
         app.extensions["lobby_realtime"] = self
+        self.app = app
+        self.interval = 0.0 if app.testing else app.config["PUBLISH_INTERVAL_MS"] / 1000
+        self._pending: list[events.DomainEvent] = []
+        self._lock = threading.Lock()
+        self._wake = None
+        self._pid = None
+        self.publishes = 0  # how many publishes this process made (tests count them)
         events.subscribe(self.on_commit)
 
     def on_commit(self, batch: list[events.DomainEvent]) -> None:
@@ -39,18 +54,62 @@ class Realtime:
             return
         from admin.events import end_staff_sockets
 
-        started = time.perf_counter()
         for evt in batch:
-            if evt.name == SESSIONS_ENDED:
+            if evt.name == SESSIONS_ENDED:  # at once: a logged-out panel must not hear one more change
                 end_staff_sockets(evt.data["staff"], evt.data.get("staff_session"))
         batch = [evt for evt in batch if evt.name != SESSIONS_ENDED]
         if not batch:
             return
+        if self.interval <= 0:
+            self._publish_now(batch)
+            return
+        with self._lock:
+            self._pending.extend(batch)
+        self._ensure_running()
+        self._wake.set()
+
+    def _publish_now(self, batch: list[events.DomainEvent]) -> None:
+        started = time.perf_counter()
         # A session of its own: the committing one belongs to the caller.
         # (Objects stay loaded across the re-telling's commit: the phones read them right after.)
         with Session(db.engine, expire_on_commit=False) as session:
             self.publish(session, batch)
+        self.publishes += 1
         log.debug("published %d event(s) in %.1f ms", len(batch), (time.perf_counter() - started) * 1000)
+
+    def _ensure_running(self) -> None:
+        # One publisher per process (a server that forks its workers starts one in each).
+        if self._pid == os.getpid():
+            return
+        with self._lock:
+            if self._pid == os.getpid():
+                return
+            wake = socketio.server.eio.create_event() if socketio.server else threading.Event()
+            if socketio.server:
+                socketio.start_background_task(self._run, wake)
+            else:
+                threading.Thread(target=self._run, args=(wake,), daemon=True).start()
+            self._wake, self._pid = wake, os.getpid()
+
+    def _run(self, wake) -> None:
+        last = 0.0
+        while True:
+            wake.wait()
+            wake.clear()
+            # At most one publish per interval: what commits meanwhile joins this one.
+            delay = last + self.interval - time.monotonic()
+            if delay > 0:
+                socketio.sleep(delay)
+            with self._lock:
+                batch, self._pending = self._pending, []
+            if not batch:
+                continue
+            last = time.monotonic()
+            try:
+                with self.app.app_context():
+                    self._publish_now(batch)
+            except Exception:  # a broken screen must never stop the next publish
+                log.exception("publish failed for %s", [evt.name for evt in batch])
 
     @staticmethod
     def publish(session: Session, batch: list[events.DomainEvent]) -> None:
