@@ -40,7 +40,7 @@ def prepare_database(instance: Path) -> tuple[str, str]:
     from lobby.extensions import db
     from lobby.seed import seed_demo
 
-    app = create_app()
+    app = create_app({"WEBHOOKS_SEND": False})  # the server started below sends; this process only seeds
     with app.app_context():
         db.create_all()
         seed_demo(db.session, admin_password="bench-only-password")

@@ -229,3 +229,13 @@ def test_a_newcomer_added_to_the_runs_gets_what_running_the_day_again_gives(sess
         for line in (clinic.lines.skin, clinic.lines.surgery):
             assert before.for_line(line) == fresh.for_line(line)
     assert len(before.waiting) == 24 + 3
+
+
+def test_a_visitor_called_on_only_half_the_simulated_days_is_told_nobody_can_say():
+    """Found by bench/change_cost.py with 300 waiting: the median of such a visitor's waits is a day
+    they are not called — an infinite wait — and telling it crashed the check-in."""
+    from lobby.domain.forecast import told
+
+    assert told([10.0] * 12 + [None] * 12, 0.9) is None
+    assert told([10.0] * 13 + [None] * 11, 0.9) == (10, 10)
+    assert told([float(m) for m in range(24)], 0.9) == (12, 21)

@@ -239,7 +239,8 @@ def told(samples: list[float | None], upper_quantile: float) -> tuple[int, int] 
     """(about, at most) in whole minutes from one visitor's simulated waits: the median and the
     `upper_quantile`; None when they are not called in most simulated days (nobody can serve them)."""
     known = sorted(s for s in samples if s is not None)
-    if not known or len(known) * 2 < len(samples):
+    # None unless the median itself is a day they are called (half the days exactly is not enough).
+    if not known or min(int(0.5 * len(samples)), len(samples) - 1) >= len(known):
         return None
     ordered = known + [math.inf] * (len(samples) - len(known))  # not called: the longest
     about = round(quantile(ordered, 0.5))
