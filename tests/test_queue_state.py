@@ -11,6 +11,7 @@ import pytest
 from lobby import queue_state
 from lobby.database import unit_of_work
 from lobby.domain import visits
+from lobby.extensions import db
 from lobby.models import Visit
 
 from .factories import ACTOR
@@ -49,8 +50,10 @@ def test_each_change_raises_the_version_and_a_rolled_back_one_does_not(app, api,
     assert version(query) == after_check_in + 1
 
 
-@pytest.mark.parametrize("change", ["check_in", "call_next", "transition"])
-def test_a_change_reads_the_queue_once_for_its_publish_and_its_answer(app, api, query, change):
+@pytest.mark.parametrize("change, reads_per_change", [("check_in", 0), ("call_next", 1), ("transition", 1)])
+def test_a_change_reads_the_queue_once_for_its_publish_and_its_answer(app, api, query, change, reads_per_change):
+    """A call or a finish reads the queue once, for its publish and its answer together; a check-in
+    not at all: its newcomer is added to the day already simulated."""
     visit = walk_in(api, name="李雪", phone="13900139000")
     reads = queue_state.reads
     if change == "check_in":
@@ -62,9 +65,9 @@ def test_a_change_reads_the_queue_once_for_its_publish_and_its_answer(app, api, 
     else:
         response = api.post(f"/api/v1/visits/{visit['id']}/transition", json={"to": "left"})
     assert response.status_code in (200, 201)
-    assert queue_state.reads == reads + 1
+    assert queue_state.reads == reads + reads_per_change
     assert api.get("/api/v1/queue").status_code == 200  # and asking again costs nothing more
-    assert queue_state.reads == reads + 1
+    assert queue_state.reads == reads + reads_per_change
 
 
 def test_boards_connecting_take_the_kept_board_and_render_once_per_room(app, api, monkeypatch):
@@ -87,10 +90,11 @@ def test_boards_connecting_take_the_kept_board_and_render_once_per_room(app, api
     assert renders == [] and queue_state.reads == reads
     # The next change is read and rendered once (its publish); the boards of a line connecting take it.
     walk_in(api, name="王五", phone="13700137000")
-    assert queue_state.reads == reads + 1 and len(renders) == 8  # 4 rooms (all and each line) × 2 languages
+    # (a check-in grows the kept state: no read at all)
+    assert queue_state.reads == reads and len(renders) == 8  # 4 rooms (all and each line) × 2 languages
     for _ in range(10):
         display_client(app, line="skin")
-    assert queue_state.reads == reads + 1 and len(renders) == 8
+    assert queue_state.reads == reads and len(renders) == 8
 
 
 def test_waits_move_with_time_so_a_kept_state_is_read_again_after_a_while(app, api, frozen_clock):
@@ -126,3 +130,29 @@ def test_the_version_never_goes_back_across_two_processes(api, app, tmp_path, qu
             seen.append(board_version(read_on))  # the other process shows the change at once
         assert seen == sorted(seen) and len(set(seen)) == len(seen)
         assert seen[-1] == version(query)
+
+
+def test_a_state_grown_by_check_ins_is_the_state_read_afresh(app, api, query, frozen_clock):
+    """Check-ins of every kind of visitor, on a queue with a visit in progress and one asked for by
+    name: the kept state grown one newcomer at a time gives every estimate, position and board the
+    same as reading and simulating the queue again."""
+    from display.publisher import read_state, render_board
+
+    first = walk_in(api, name="李雪", phone="13900139000", service="eyelid")
+    assert api.post(f"/api/v1/consultants/{first['consultant']}/call-next").status_code == 200
+    reads = queue_state.reads
+    people = [("peel", None), ("eyelid", None), ("nose", "dan"), ("peel", "bea"), ("sutures", None), ("nose", None)]
+    for i, (service, consultant) in enumerate(people):
+        frozen_clock.advance(seconds=2)  # (within STALE_SECONDS of the read: no read again for time)
+        body = {"name": f"访客{i}", "phone": f"1380013{i:04d}", "kind": "post-op" if service == "sutures" else
+                "walk-in", "service": service, **({"consultant": consultant} if consultant else {})}
+        assert api.post("/api/v1/visits", json=body).status_code == 201
+    assert queue_state.reads == reads  # every one of them grown, none read again
+
+    with app.app_context():
+        grown = queue_state.current()
+        settings, fresh, board = read_state(db.session, grown.now)
+        assert [v.id for v in grown.snapshot.waiting] == [v.id for v in fresh.waiting]
+        assert grown.snapshot.estimates == fresh.estimates
+        for lang in ("zh_CN", "en"):
+            assert grown.board_html(None, lang) == render_board(board, lang, settings)

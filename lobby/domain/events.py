@@ -41,6 +41,11 @@ def has_pending(session: Session) -> bool:
     return bool(session.info.get(_PENDING))
 
 
+def committed(session: Session) -> list[DomainEvent]:
+    """The events of the transaction just committed (from after_commit until they are published)."""
+    return list(session.info.get(_COMMITTED) or [])
+
+
 def subscribe(fn: Subscriber) -> Subscriber:
     if fn not in _subscribers:
         _subscribers.append(fn)

@@ -39,6 +39,11 @@ class Server:
         self.medians: list[float] = []  # the typical minutes of each of those, with this person
         self.in_front: list[int] = []  # the visits in progress with them (indexes into in_progress)
 
+    def copy(self) -> Server:
+        twin = Server(self.staff, self.spans)
+        twin.eligible, twin.medians, twin.in_front = list(self.eligible), list(self.medians), list(self.in_front)
+        return twin
+
     def on_duty_from(self, t: float) -> float | None:
         """The first instant from `t` at which they are on duty, None if not again today."""
         for start, end in self.spans:
@@ -60,6 +65,9 @@ class Run:
     starts: list[float | None]  # when each waiting visitor is called (minutes from now); None: not today
     taken_by: list[int | None]  # by whom (index into servers)
     free_for_newcomers: list[float | None]  # when each server has called everyone it may serve
+
+    def copy(self) -> Run:
+        return Run(list(self.starts), list(self.taken_by), list(self.free_for_newcomers))
 
 
 class Forecast:
@@ -157,6 +165,18 @@ class Forecast:
             push(ready, (t, index))
         return Run(starts, taken_by, free_for_newcomers)
 
+    def copy(self) -> Forecast:
+        """A copy that add_last may grow without touching this one (the runs, the draws, who may
+        serve whom); the visits, people and learned durations are shared."""
+        twin = object.__new__(Forecast)
+        twin.__dict__.update(self.__dict__)
+        twin.waiting = list(self.waiting)
+        twin.servers = [server.copy() for server in self.servers]
+        twin.results = [run.copy() for run in self.results]
+        twin.typical_run = self.typical_run.copy()
+        twin._lattice = self._lattice.copy()
+        return twin
+
     def simulate(self, count: int) -> None:
         """Run the day `count` times with drawn durations (`results`), and once typically."""
         self._lattice = Lattice(self.seed, count, self._draws_needed)
@@ -219,6 +239,14 @@ class Lattice:
         self._units = [g for g in range(1, runs) if math.gcd(g, runs) == 1] or [1]
         self.rows: list[list[float]] = [[] for _ in range(runs)]
         self.grow(draws)
+
+    def copy(self) -> Lattice:
+        twin = object.__new__(Lattice)
+        twin._rng = random.Random()
+        twin._rng.setstate(self._rng.getstate())
+        twin._runs, twin._units = self._runs, self._units
+        twin.rows = [list(row) for row in self.rows]
+        return twin
 
     def grow(self, draws: int) -> None:
         for _ in range(draws):

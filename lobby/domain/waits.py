@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..models import Line, Visit, VisitKind, VisitStatus
 from . import clock, durations, forecast
-from .dispatch import DESK_KINDS, NOT_QUEUED, may_serve
+from .dispatch import DESK_KINDS, NOT_QUEUED, may_serve, waiting_order
 from .duty import DutyBoard
 from .settings import clinic_day
 
@@ -142,6 +142,19 @@ class QueueSnapshot:
                 called_by[server] = called_by.get(server, 0) + 1
             self._estimate(index, in_queue[_queue_key(visit)] if server is None else called_by[server])
 
+    def copy(self) -> QueueSnapshot:
+        """A copy a newcomer may be added to (add_newcomer) while this one stays as it is."""
+        twin = object.__new__(QueueSnapshot)
+        twin.__dict__.update(self.__dict__)
+        twin.forecast = self.forecast.copy()
+        twin.estimates = dict(self.estimates)
+        twin._line_waits = {}
+        return twin
+
+    def comes_last(self, visit: Visit) -> bool:
+        """Whether `visit` arrived after everyone waiting (what add_newcomer needs)."""
+        return not self.waiting or waiting_order(visit) > waiting_order(self.waiting[-1])
+
     def add_newcomer(self, visit: Visit) -> WaitEstimate:
         """A check-in's newcomer (arrived after everyone waiting), added to the simulated days
         already run: nobody else's estimate moves, and the newcomer's costs one step per run
@@ -209,6 +222,12 @@ def snapshot(session: Session, now: dt.datetime | None = None) -> QueueSnapshot:
     return QueueSnapshot(session, clinic_day(session, now), now)
 
 
+# Where a check-in's newcomer may be added to the queue already simulated (lobby/queue_state.py
+# sets it): (session, day, now) -> a copy of the kept snapshot at the version the session sees, or None.
+newcomer_base = None
+GROWN = "lobby_grown_snapshot"  # session.info: the snapshot a check-in grew, for after its commit
+
+
 def estimate_for_visit(session: Session, visit: Visit, now: dt.datetime | None = None,
                        board: DutyBoard | None = None) -> WaitEstimate:
     if visit.kind in DESK_KINDS:
@@ -216,5 +235,11 @@ def estimate_for_visit(session: Session, visit: Visit, now: dt.datetime | None =
     if visit.status != S.WAITING:
         return WaitEstimate(0, 0)
     now = now or clock.utcnow()
+    base = newcomer_base(session, visit.clinic_day, now) if newcomer_base and GROWN not in session.info else None
+    if base is not None and base.comes_last(visit):
+        # A check-in: the newcomer added to the day already simulated, not the day run again.
+        estimate = base.add_newcomer(visit)
+        session.info[GROWN] = (base, visit.id)
+        return estimate
     return QueueSnapshot(session, visit.clinic_day, now, board).for_visit(visit)
 
