@@ -20,6 +20,7 @@ from htmx_flask import request
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from lobby import queue_state
 from lobby.database import unit_of_work
 from lobby.domain import appointments as appts
 from lobby.domain import (
@@ -29,7 +30,6 @@ from lobby.domain import (
     lookups,
     questionnaire,
     registration,
-    waits,
 )
 from lobby.domain.audit import KIOSK
 from lobby.domain.errors import DomainError, NotFound, ValidationError
@@ -483,7 +483,7 @@ def finish():
 
 def ticket_panel(visit: Visit, already: bool = False):
     """The ticket; `already`: the visitor had it before this round (shown again, not made again)."""
-    estimate = waits.estimate_for_visit(db.session, visit)
+    estimate = queue_state.estimate(visit)
     token = ticket_token(visit.public_id)
     return panel("ticket", visit=visit, estimate=estimate, token=token, already=already,
                  ticket_url=url_for("ticket.page", token=token, _external=True))
@@ -507,7 +507,7 @@ def companion():
             checkin.add_companion(db.session, visit, actor=KIOSK)
     except DomainError:  # they left between the look-up and now
         return panel("companion", status=404, form=form, errors={"ticket": message_for("ticket_not_found")})
-    estimate = waits.estimate_for_visit(db.session, visit)
+    estimate = queue_state.estimate(visit)
     # Their person's phone page (it names nobody): the companion follows the same queue.
     return panel("companion_done", visit=visit, estimate=estimate, token=ticket_token(visit.public_id))
 

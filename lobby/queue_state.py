@@ -184,3 +184,11 @@ def current() -> QueueState:
             reads += 1
             _kept[engine] = state = QueueState(version, settings, snapshot, board, engine)
             return state
+
+
+def estimate(visit: Visit):
+    """A visitor's wait as the screens show it: from the kept state when it is of their day."""
+    state = current()
+    if visit.clinic_day == state.snapshot.day:
+        return state.snapshot.for_visit(visit)
+    return waits.estimate_for_visit(db.session, visit)

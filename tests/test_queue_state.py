@@ -156,3 +156,21 @@ def test_a_state_grown_by_check_ins_is_the_state_read_afresh(app, api, query, fr
         assert grown.snapshot.estimates == fresh.estimates
         for lang in ("zh_CN", "en"):
             assert grown.board_html(None, lang) == render_board(board, lang, settings)
+
+
+def test_a_check_in_at_the_lobby_tablet_reads_no_queue_either(app, api, query, monkeypatch):
+    from lobby.domain import waits
+
+    from .test_kiosk import QUESTIONNAIRE, Kiosk, hidden, walk_in_details
+
+    walk_in(api)  # the kept state, read once
+    simulated = []
+    read_queue = waits.QueueSnapshot.__init__
+    monkeypatch.setattr(waits.QueueSnapshot, "__init__", lambda self, *a, **k: simulated.append(1) or
+                        read_queue(self, *a, **k))
+    kiosk = Kiosk(app)
+    carry = hidden(kiosk.get("/kiosk/step/walk-in").get_data(as_text=True))
+    details = kiosk.post("/kiosk/details", {**carry, **walk_in_details(app)})
+    ticket = kiosk.post("/kiosk/finish", {**hidden(details.get_data(as_text=True)), **QUESTIONNAIRE})
+    assert ticket.status_code == 200 and "A002" in ticket.get_data(as_text=True)
+    assert simulated == []  # neither the check-in nor its ticket's wait read the queue
