@@ -29,6 +29,7 @@ from ..models import (
 from . import clock, webhooks
 from .audit import Actor, audit
 from .errors import Conflict, ValidationError
+from .questionnaire import latest_contact_consents
 from .settings import clinic_day, clinic_zone, get_settings
 from .text import clean_text
 
@@ -151,7 +152,7 @@ def _contacts(session: Session, purpose: str, ids: list[int], column) -> dict[tu
 
 def _still_agreeing(session: Session, visits: list[Visit]) -> list[Visit]:
     """Those whose client has not refused since (her latest questionnaire is her word)."""
-    consents = webhooks.contact_consents(session, [v.client_id for v in visits])
+    consents = latest_contact_consents(session, [v.client_id for v in visits])
     return [v for v in visits if consents.get(v.client_id, False)]
 
 
@@ -193,7 +194,7 @@ def no_show_call_backs(session: Session, now: dt.datetime) -> list[FollowUp]:
         .options(selectinload(Appointment.client), selectinload(Appointment.service),
                  selectinload(Appointment.staff))
         .order_by(Appointment.starts_at)).all()
-    refused = webhooks.contact_consents(session, [a.client_id for a in found])
+    refused = latest_contact_consents(session, [a.client_id for a in found])
     found = [a for a in found if refused.get(a.client_id) is not False]  # about her booking, unless she said no
     done = _contacts(session, NO_SHOW, [a.id for a in found], FollowUpContact.appointment_id)
     return [FollowUp(NO_SHOW, a.client, a.starts_at.astimezone(tz).date(), appointment=a,

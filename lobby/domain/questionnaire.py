@@ -6,7 +6,7 @@ them; public screens and phones never carry them (see board.py).
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import HealthQuestionnaire, Visit
@@ -118,3 +118,17 @@ def previous_topics(session: Session, client_id: int) -> list[str]:
     previous = last_questionnaire(session, client_id)
     answers = previous.answers if previous else {}
     return [topic for topic, told in TOPICS if told(answers)]
+
+
+def latest_contact_consents(session: Session, client_ids) -> dict[int, bool]:
+    """Each client's latest word on being contacted (her last questionnaire's answer): a client who
+    agreed once and refused later has refused. Clients never asked are not in the answer."""
+    ids = {client_id for client_id in client_ids if client_id is not None}
+    if not ids:
+        return {}
+    latest = (select(func.max(HealthQuestionnaire.id)).join(Visit, Visit.id == HealthQuestionnaire.visit_id)
+              .where(Visit.client_id.in_(ids)).group_by(Visit.client_id))
+    rows = session.execute(select(Visit.client_id, HealthQuestionnaire.consent_contact)
+                           .join(Visit, Visit.id == HealthQuestionnaire.visit_id)
+                           .where(HealthQuestionnaire.id.in_(latest)))
+    return {client_id: bool(agreed) for client_id, agreed in rows}

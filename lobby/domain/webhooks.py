@@ -14,13 +14,14 @@ import re
 import secrets
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ..models import HealthQuestionnaire, Visit, WebhookDelivery, WebhookEndpoint
+from ..models import Visit, WebhookDelivery, WebhookEndpoint
 from . import clock
 from .audit import Actor, audit
 from .errors import ValidationError
+from .questionnaire import latest_contact_consents
 
 # What a clinic's systems may subscribe to.
 EVENTS = (
@@ -156,24 +157,10 @@ def latest_deliveries(session: Session, limit: int = 50) -> list[WebhookDelivery
                                                             WebhookDelivery.id.desc()).limit(limit)).all()
 
 
-def contact_consents(session: Session, client_ids) -> dict[int, bool]:
-    """Each client's latest word on being contacted (her last questionnaire's answer): a client who
-    agreed once and refused later has refused. Clients never asked are not in the answer."""
-    ids = {client_id for client_id in client_ids if client_id is not None}
-    if not ids:
-        return {}
-    latest = (select(func.max(HealthQuestionnaire.id)).join(Visit, Visit.id == HealthQuestionnaire.visit_id)
-              .where(Visit.client_id.in_(ids)).group_by(Visit.client_id))
-    rows = session.execute(select(Visit.client_id, HealthQuestionnaire.consent_contact)
-                           .join(Visit, Visit.id == HealthQuestionnaire.visit_id)
-                           .where(HealthQuestionnaire.id.in_(latest)))
-    return {client_id: bool(agreed) for client_id, agreed in rows}
-
-
 def if_consented(session: Session, client, personal: dict | None, *, unless_refused: bool = False) -> dict | None:
     """Personal data for a webhook only where the client agreed to be contacted — or, about her own
     booking (`unless_refused`), unless she said no."""
     if not personal or client is None:
         return None
-    consent = contact_consents(session, [client.id]).get(client.id)
+    consent = latest_contact_consents(session, [client.id]).get(client.id)
     return personal if (consent is not False if unless_refused else consent is True) else None
