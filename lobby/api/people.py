@@ -156,8 +156,5 @@ def register_partner_client():
 @bp.get("/partner-registrations")
 def list_partner_registrations():
     """Open registrations and those that arrived that day (default today)."""
-    raw = request.args.get("date")
-    day = parse_day(raw) if raw else clinic_day(db.session)
-    if day is None:
-        raise ValidationError("date_invalid", field="date")
+    day = schemas.day_asked(db.session)
     return jsonify([registration_json(r) for r in partners.registrations_from(db.session, day)])

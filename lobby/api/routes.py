@@ -115,10 +115,7 @@ def create_appointment():
 
 @bp.get("/appointments")
 def list_appointments():
-    raw = request.args.get("date")
-    day = parse_day(raw) if raw else clinic_day(db.session)
-    if day is None:
-        raise ValidationError("date_invalid", field="date")
+    day = schemas.day_asked(db.session)
     return jsonify({"date": day.isoformat(),
                     "appointments": [appointment_json(a) for a in appts.on_day(db.session, day)]})
 
@@ -180,10 +177,7 @@ def visit_json(visit, snapshot: waits.QueueSnapshot, staff_view: bool = False) -
 def follow_ups():
     """The visits whose next contact is that day (default today), of clients who agreed to be
     contacted (seed 000 §1.4, §2.5)."""
-    raw = request.args.get("date")
-    day = parse_day(raw) if raw else clinic_day(db.session)
-    if day is None:
-        raise ValidationError("date_invalid", field="date")
+    day = schemas.day_asked(db.session)
     return jsonify({"date": day.isoformat(), "follow_ups": [
         {"visit": v.public_id, "ticket": v.ticket, "visit_day": v.clinic_day.isoformat(),
          "name": v.client.name, "phone": v.client.phone,

@@ -7,6 +7,7 @@ service that exists...) and says so with its own codes. Empty strings count as a
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any
 
 import pydantic
@@ -102,3 +103,15 @@ def body(schema: type[Body]) -> Body:
     except pydantic.ValidationError as err:
         name = str(err.errors()[0]["loc"][0])
         raise ValidationError("field_type", field=name, name=name) from None
+
+
+def day_asked(session) -> dt.date:
+    """The clinic day `?date=YYYY-MM-DD` names (today when absent), or date_invalid (422)."""
+    from ..domain.settings import clinic_day
+    from ..domain.text import parse_day
+
+    raw = request.args.get("date")
+    day = parse_day(raw) if raw else clinic_day(session)
+    if day is None:
+        raise ValidationError("date_invalid", field="date")
+    return day
