@@ -43,6 +43,7 @@ class Realtime:
         self.app = app
         self.interval = 0.0 if app.testing else app.config["PUBLISH_INTERVAL_MS"] / 1000
         self._pending: list[events.DomainEvent] = []
+        self._publishing = False
         self._lock = threading.Lock()
         self._wake = None
         self._pid = None
@@ -102,6 +103,7 @@ class Realtime:
                 socketio.sleep(delay)
             with self._lock:
                 batch, self._pending = self._pending, []
+                self._publishing = bool(batch)
             if not batch:
                 continue
             last = time.monotonic()
@@ -110,6 +112,13 @@ class Realtime:
                     self._publish_now(batch)
             except Exception:  # a broken screen must never stop the next publish
                 log.exception("publish failed for %s", [evt.name for evt in batch])
+            finally:
+                self._publishing = False
+
+    def idle(self) -> bool:
+        """Nothing waiting to be published, nor being published now."""
+        with self._lock:
+            return not self._pending and not self._publishing
 
     @staticmethod
     def publish(session: Session, batch: list[events.DomainEvent]) -> None:
