@@ -11,7 +11,7 @@ from flask_login import current_user, login_user, logout_user
 from htmx_flask import request
 from sqlalchemy import select
 
-from lobby import audit_words
+from lobby import audit_words, queue_state
 from lobby.database import flush_erased_pages, unit_of_work
 from lobby.domain import (
     audit,
@@ -143,7 +143,7 @@ def logout():
 
 
 def list_context(message: str | None = None, message_kind: str = "error") -> dict:
-    snapshot = QueueSnapshot(db.session, clinic_day(db.session), clock.utcnow())
+    snapshot = queue_state.current().snapshot  # the state every screen shows, read once per change
     # Time passes with nothing else happening (a consultation overruns): the desk's refresh notices.
     if retell.check(db.session, snapshot):
         db.session.commit()
@@ -158,7 +158,7 @@ def list_context(message: str | None = None, message_kind: str = "error") -> dic
     else:
         consultant_id = current_user.id  # consultants and doctors see their own queue
     listing = desk.desk_list(db.session, snapshot, line_code=line, consultant_id=consultant_id, sort=sort,
-                             search=search)
+                             search=search, now=clock.utcnow())
     return {
         "listing": listing, "settings": get_settings(db.session), "me": current_user, "is_desk": is_desk(),
         # 报备: the desk verifies the store of a registered client (核定).

@@ -1,17 +1,22 @@
-"""The queue as the screens and the API see it, read once per change and shared.
+"""The queue as the screens and the API see it, read once and then kept up to date by each change.
 
 A change raises the queue's version in its own transaction (QueueVersion, below: any commit with
 domain events or that changed visits, staff, the roster, the clinic's settings, lines or
 services). The state — the wait simulation, the board, each board room's rendered fragment — is
-read once per version in each process and kept: the publish after a change, the API's answer to
-that change, every board (re)connecting, a phone opening its page all take it for the price of
-reading one number. Waits move as time passes: a state older than STALE_SECONDS is read again
-even if nothing changed.
+kept per version in each process: the publish after a change, the API's answer to that change,
+the desks' lists, every board (re)connecting, a phone opening its page all take it for the price
+of reading one number.
 
-A check-in costs less still: its newcomer is added to a copy of the kept state's simulated day
-(waits.estimate_for_visit, forecast.add_last — the same answer as running the day again), and
-that grown copy becomes the next version's state once the check-in commits, if nothing else
-changed in between: the cost of a check-in does not grow with the queue.
+The next version's state is derived from the kept one, not read again, when the change wrote
+nothing shown but visits and nobody else changed the queue in between:
+- a check-in's newcomer is added to a copy of the kept state's simulated day
+  (waits.estimate_for_visit, forecast.add_last — the same answer as running the day again): the
+  cost of a check-in does not grow with the queue;
+- a call, a start, a finish, a skip: the visits it wrote are read again and the day is run again
+  on the kept model of today's active visits (waits.QueueSnapshot.rebuilt), once, by whoever
+  asks first.
+Anything else (a roster, a setting, a duty, another process's change) is read afresh. Waits move
+as time passes: a state older than STALE_SECONDS is read again even if nothing changed.
 """
 
 from __future__ import annotations
@@ -22,12 +27,14 @@ import weakref
 from dataclasses import dataclass, field
 
 from flask import has_app_context
-from sqlalchemy import event, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import event, inspect, select, update
+from sqlalchemy.orm import Session
 
 from .domain import clock, events, waits
+from .domain.duty import busy_ids
 from .extensions import db
 from .models import (
+    Client,
     ClinicSettings,
     DayClose,
     Line,
@@ -41,16 +48,31 @@ from .models import (
 STALE_SECONDS = 15
 _SHOWN = (Visit, Staff, RosterShift, ClinicSettings, Line, Service, DayClose)
 _WROTE = "lobby_queue_touched"
+_VISITS = "lobby_queue_visits"  # the ids of the visits a transaction wrote
+_OTHER = "lobby_queue_other"  # it wrote something shown besides visits: the next state is read afresh
 _RAISED_TO = "lobby_queue_version"
 _GROWN_FROM = "lobby_grown_from"
-# What a check-in's transaction may record besides the check-in and still leave the queue as grown.
-_BESIDES_A_CHECK_IN = {"visit.questionnaire", "visit.noted", "appointment.changed"}
 
 
 @event.listens_for(Session, "after_flush")
 def _note_queue_changes(session: Session, _context) -> None:
-    if any(isinstance(obj, _SHOWN) for obj in (*session.new, *session.dirty, *session.deleted)):
-        session.info[_WROTE] = True
+    info = session.info
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Visit):
+            info[_WROTE] = True
+            info.setdefault(_VISITS, set()).add(obj.id)
+        elif isinstance(obj, _SHOWN):
+            info[_WROTE] = info[_OTHER] = True
+        elif isinstance(obj, Client) and obj not in session.new and inspect(obj).attrs.name.history.has_changes():
+            info[_OTHER] = True  # a name the board shows (masked) changed
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk_writes(state) -> None:
+    # An UPDATE or DELETE statement names no objects: whatever it touched is read afresh.
+    if (state.is_update or state.is_delete) and state.bind_mapper is not None \
+            and issubclass(state.bind_mapper.class_, (*_SHOWN, Client)):
+        state.session.info[_OTHER] = True
 
 
 @event.listens_for(Session, "before_commit")
@@ -70,24 +92,41 @@ def _raise_version(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_commit")
-def _keep_grown(session: Session) -> None:
-    """A check-in committed: the snapshot it grew is the new version's state, if that version is the
-    kept one's next and the transaction changed nothing else the screens show."""
-    grown, raised = session.info.pop(waits.GROWN, None), session.info.pop(_RAISED_TO, None)
-    base = session.info.pop(_GROWN_FROM, None)
-    if grown is None or base is None or raised != base.version + 1:
+def _keep_derived(session: Session) -> None:
+    """The state of the version this commit raised, from the kept one and what the commit wrote:
+    a check-in's grown snapshot as it is; visits called, started or finished to be read again and
+    the day run again on first use (QueueState.complete). Only when the kept state is this
+    version's predecessor and the commit wrote nothing shown but visits; otherwise the next
+    reader reads the queue afresh."""
+    info = session.info
+    grown, base, raised = info.pop(waits.GROWN, None), info.pop(_GROWN_FROM, None), info.pop(_RAISED_TO, None)
+    touched, other = info.pop(_VISITS, set()), info.pop(_OTHER, False)
+    info.pop(_WROTE, None)
+    if raised is None:
         return
-    names = [evt.name for evt in events.committed(session)]
-    if names.count("visit.checked_in") != 1 or not set(names) <= _BESIDES_A_CHECK_IN | {"visit.checked_in"}:
-        return
-    snapshot, newcomer_id = grown
+    engine = session.get_bind()
     with _lock:
-        _kept[base.engine] = QueueState(raised, base.settings, snapshot, None, base.engine, [newcomer_id])
+        here = _raised_here.setdefault(engine, set())
+        here.add(raised)
+        if len(here) > 10_000:  # only the recent ones are ever asked about
+            here.difference_update(sorted(here)[:5_000])
+        if other:
+            return
+        kept = _kept.get(engine)
+        if kept is None or raised != kept.version + 1:
+            return
+        if grown is not None and base is kept and kept.ready_to_grow:
+            snapshot, newcomer = grown
+            state = QueueState(raised, kept.settings, snapshot, None, engine, [newcomer], touched - {newcomer})
+        else:
+            state = QueueState(raised, kept.settings, kept.snapshot, None, engine, list(kept.newcomers),
+                               kept.changed | touched)
+        _kept[engine] = state
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
-    for key in (_WROTE, _RAISED_TO, _GROWN_FROM, waits.GROWN):
+    for key in (_WROTE, _VISITS, _OTHER, _RAISED_TO, _GROWN_FROM, waits.GROWN):
         session.info.pop(key, None)
 
 
@@ -96,11 +135,15 @@ def _base_for_newcomer(session: Session, day: dt.date, now: dt.datetime):
     transaction sees (same version, same day, not stale)."""
     if not has_app_context():
         return None
-    kept = _kept.get(db.engine)
+    engine = db.engine
+    kept = _kept.get(engine)
     if kept is None or kept.snapshot.day != day or not kept.fresh(kept.version, now):
         return None
     if read_version(session) != kept.version:
         return None
+    if not kept.ready_to_grow:
+        with _lock, Session(engine, expire_on_commit=False) as own:  # its own objects, not the request's
+            kept.complete(own, board=False)
     session.info[_GROWN_FROM] = kept
     return kept.snapshot.copy()
 
@@ -117,25 +160,43 @@ class QueueState:
     version: int
     settings: ClinicSettings
     snapshot: object  # waits.QueueSnapshot
-    board: object  # display.board.Board; None until asked for (a state grown by a check-in)
+    board: object  # display.board.Board; None until asked for (a state derived from a change)
     engine: object = None
     # Newcomers whose visit objects belong to their check-in's session: read again before use.
     newcomers: list = field(default_factory=list)
+    # Visits written since the snapshot was simulated: read again, and the day run again, before use.
+    changed: set = field(default_factory=set)
     _html: dict = field(default_factory=dict)
 
-    def complete(self, session: Session) -> None:
-        """A grown state's board, and its newcomers as this process's own objects."""
-        if self.newcomers:
-            fresh = {v.id: v for v in session.scalars(
-                select(Visit).where(Visit.id.in_(self.newcomers))
-                .options(selectinload(Visit.service), selectinload(Visit.line), selectinload(Visit.client),
-                         selectinload(Visit.consultant)))}
-            waiting = self.snapshot.waiting
-            for index, visit in enumerate(waiting):
-                if visit.id in fresh:
-                    waiting[index] = fresh[visit.id]
-            self.newcomers = []
-        if self.board is None:
+    @property
+    def ready(self) -> bool:
+        return self.board is not None and not self.newcomers and not self.changed
+
+    @property
+    def ready_to_grow(self) -> bool:
+        return not self.newcomers and not self.changed
+
+    def complete(self, session: Session, board: bool = True) -> None:
+        """A derived state made whole: its changed visits (and newcomers) read again as this
+        process's own objects, the day run again if any changed, and its board built."""
+        global completions
+        ids = set(self.newcomers) | self.changed
+        if ids:
+            fresh = {v.id: v for v in session.scalars(waits.active_visits(self.snapshot.day)
+                                                      .where(Visit.id.in_(ids)))}
+            if self.changed:
+                day = self.snapshot.day
+                active = [v for v in self.snapshot.active if v.id not in ids] + list(fresh.values())
+                duty = self.snapshot.board.rebusied(busy_ids(session, day))
+                self.snapshot = waits.QueueSnapshot.rebuilt(self.snapshot, active, duty)
+                completions += 1
+            else:  # newcomers only: the same objects, read in this process's session
+                for listing in (self.snapshot.waiting, self.snapshot.active):
+                    for index, visit in enumerate(listing):
+                        if visit.id in fresh:
+                            listing[index] = fresh[visit.id]
+            self.newcomers, self.changed = [], set()
+        if board and self.board is None:
             from display.board import build_board
 
             self.board = build_board(session, self.snapshot, self.snapshot.day, self.settings.name,
@@ -160,7 +221,17 @@ class QueueState:
 
 _lock = threading.Lock()
 _kept: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per database engine
-reads = 0  # how many states this process has read (tests count them)
+_raised_here: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per engine: versions this process raised
+
+
+def raised_here(since: int, upto: int) -> bool:
+    """Whether every version after `since` up to `upto` was raised by this process's commits."""
+    here = _raised_here.get(db.engine, ())
+    return since <= upto and all(v in here for v in range(since + 1, upto + 1))
+
+
+reads = 0  # how many states this process has read afresh (tests count them)
+completions = 0  # how many derived states were run again from their changed visits
 
 
 def current() -> QueueState:
@@ -171,7 +242,7 @@ def current() -> QueueState:
         version = read_version(session)
         now = clock.utcnow()
         kept = _kept.get(engine)
-        if kept is not None and kept.fresh(version, now) and kept.board is not None:
+        if kept is not None and kept.fresh(version, now) and kept.ready:
             return kept
         with _lock:
             kept = _kept.get(engine)

@@ -50,12 +50,13 @@ def test_each_change_raises_the_version_and_a_rolled_back_one_does_not(app, api,
     assert version(query) == after_check_in + 1
 
 
-@pytest.mark.parametrize("change, reads_per_change", [("check_in", 0), ("call_next", 1), ("transition", 1)])
-def test_a_change_reads_the_queue_once_for_its_publish_and_its_answer(app, api, query, change, reads_per_change):
-    """A call or a finish reads the queue once, for its publish and its answer together; a check-in
-    not at all: its newcomer is added to the day already simulated."""
+@pytest.mark.parametrize("change, runs_per_change", [("check_in", 0), ("call_next", 1), ("transition", 1)])
+def test_a_change_reads_no_queue_and_runs_the_day_at_most_once(app, api, query, change, runs_per_change):
+    """No change reads the queue afresh: a check-in's newcomer is added to the day already
+    simulated; a call or a finish reads the visit it changed and runs the day again once, for its
+    publish and its answer together."""
     visit = walk_in(api, name="李雪", phone="13900139000")
-    reads = queue_state.reads
+    reads, runs = queue_state.reads, queue_state.completions
     if change == "check_in":
         response = api.post("/api/v1/visits", json={"name": "王五", "phone": "13700137000", "kind": "walk-in",
                                                     "service": "peel"})
@@ -65,9 +66,9 @@ def test_a_change_reads_the_queue_once_for_its_publish_and_its_answer(app, api, 
     else:
         response = api.post(f"/api/v1/visits/{visit['id']}/transition", json={"to": "left"})
     assert response.status_code in (200, 201)
-    assert queue_state.reads == reads + reads_per_change
+    assert (queue_state.reads, queue_state.completions) == (reads, runs + runs_per_change)
     assert api.get("/api/v1/queue").status_code == 200  # and asking again costs nothing more
-    assert queue_state.reads == reads + reads_per_change
+    assert (queue_state.reads, queue_state.completions) == (reads, runs + runs_per_change)
 
 
 def test_boards_connecting_take_the_kept_board_and_render_once_per_room(app, api, monkeypatch):
@@ -158,6 +159,61 @@ def test_a_state_grown_by_check_ins_is_the_state_read_afresh(app, api, query, fr
             assert grown.board_html(None, lang) == render_board(board, lang, settings)
 
 
+def test_a_state_derived_from_calls_and_finishes_is_the_state_read_afresh(app, api, query, frozen_clock):
+    """Calls, recalls, a consultation started and handed to the doctor, a skip, a finish, a
+    visitor who left, with check-ins in between: each state derived from the one before (the
+    changed visits read again, the day run again) gives every estimate, position, duty and board the
+    same as reading the queue again — and the queue is never read afresh."""
+    from display.publisher import read_state, render_board
+
+    people = [("peel", None), ("eyelid", None), ("nose", "dan"), ("peel", "bea"), ("sutures", None),
+              ("nose", None), ("peel", None), ("eyelid", "amy")]
+    tickets = []
+    for i, (service, consultant) in enumerate(people):
+        body = {"name": f"访客{i}", "phone": f"1380013{i:04d}", "kind": "post-op" if service == "sutures" else
+                "walk-in", "service": service, **({"consultant": consultant} if consultant else {})}
+        response = api.post("/api/v1/visits", json=body)
+        assert response.status_code == 201
+        tickets.append(response.get_json())
+    reads = queue_state.reads
+
+    def move(visit, to, **extra):
+        frozen_clock.advance(seconds=1)  # (within STALE_SECONDS of the read: no read again for time)
+        response = api.post(f"/api/v1/visits/{visit['id']}/transition", json={"to": to, **extra})
+        assert response.status_code == 200, response.get_json()
+
+    def same_as_afresh():
+        with app.app_context():
+            derived = queue_state.current()
+            settings, fresh, board = read_state(db.session, derived.now)
+            assert [v.id for v in derived.snapshot.waiting] == [v.id for v in fresh.waiting]
+            assert derived.snapshot.estimates == fresh.estimates
+            assert {m.id: derived.snapshot.board.of(m) for m in fresh.board.staff} == \
+                {m.id: fresh.board.of(m) for m in fresh.board.staff}
+            for lang in ("zh_CN", "en"):
+                assert derived.board_html(None, lang) == render_board(board, lang, settings)
+
+    called = api.post("/api/v1/consultants/amy/call-next").get_json()
+    same_as_afresh()
+    move(called, "recalled")
+    move(called, "with_consultant")
+    same_as_afresh()
+    skipped = api.post("/api/v1/consultants/bea/call-next").get_json()
+    move(skipped, "no_show")
+    same_as_afresh()
+    move(called, "with_doctor", doctor="dr_sun")
+    same_as_afresh()
+    move(skipped, "waiting")  # turned up again
+    move(tickets[5], "left")
+    same_as_afresh()
+    move(called, "done", outcome="deal")
+    frozen_clock.advance(seconds=1)
+    assert api.post("/api/v1/visits", json={"name": "新客", "phone": "13700137000", "kind": "walk-in",
+                                            "service": "peel"}).status_code == 201
+    same_as_afresh()
+    assert queue_state.reads == reads  # never read afresh: each state derived from the one before
+
+
 def test_a_check_in_at_the_lobby_tablet_reads_no_queue_either(app, api, query, monkeypatch):
     from lobby.domain import waits
 
@@ -174,3 +230,25 @@ def test_a_check_in_at_the_lobby_tablet_reads_no_queue_either(app, api, query, m
     ticket = kiosk.post("/kiosk/finish", {**hidden(details.get_data(as_text=True)), **QUESTIONNAIRE})
     assert ticket.status_code == 200 and "A002" in ticket.get_data(as_text=True)
     assert simulated == []  # neither the check-in nor its ticket's wait read the queue
+
+
+def test_the_desks_live_list_takes_the_kept_state(app, api, query, monkeypatch):
+    """The desk's list refreshes after every change on every desk laptop: it reads its rows but not
+    the queue (its waits are the ones every other screen shows)."""
+    from .test_admin import Staffer
+
+    for i in range(3):
+        walk_in(api, name=f"访客{i}", phone=f"1390013900{i}")
+    desks = [Staffer(app, "desk") for _ in range(3)]
+    api.post("/api/v1/consultants/amy/call-next")
+    from lobby.domain import waits
+
+    simulated = []
+    read_queue = waits.QueueSnapshot.__init__
+    monkeypatch.setattr(waits.QueueSnapshot, "__init__", lambda self, *a, **k: simulated.append(1) or
+                        read_queue(self, *a, **k))
+    reads, runs = queue_state.reads, queue_state.completions
+    pages = [desk.get("/admin/").get_data(as_text=True) for desk in desks]
+    assert all("A002" in page and "A003" in page for page in pages)
+    # The call's state was run once (for its publish); every desk's refresh took it as it was.
+    assert (queue_state.reads, queue_state.completions, simulated) == (reads, runs, [])

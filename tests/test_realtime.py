@@ -261,3 +261,42 @@ def test_the_ticket_page_and_its_poll_fallback(app, api, client):
     bad = client.get("/t/forged/state.json")
     assert bad.status_code == 404 and bad.get_json()["error"]["code"] == "token_invalid"
     assert client.get("/t/forged").status_code == 404
+
+
+def test_a_change_reaches_only_the_phones_whose_ticket_it_moved(app, api, query):
+    """A check-in comes last: no phone already waiting hears of it. A call moves everyone behind the
+    one called: each of their phones, and the called one's, get their new state."""
+    from sqlalchemy import update
+
+    from lobby.models import QueueVersion
+
+    visitors = [walk_in(api, name=f"访客{i}", phone=f"1390013900{i}") for i in range(3)]
+    phones = [socketio.test_client(app, namespace="/ticket", auth={"token": v["ticket_url"].rsplit("/", 1)[1]})
+              for v in visitors]
+    for phone in phones:
+        assert len(received(phone, "/ticket", "ticket")) == 1  # its state on connect
+
+    newcomer = walk_in(api, name="新客", phone="13700137000")
+    assert [received(phone, "/ticket", "ticket") for phone in phones] == [[], [], []]
+
+    def now_shown():
+        shown = [app.test_client().get(v["ticket_url"] + "/state.json").get_json() for v in visitors]
+        return [{k: v for k, v in state.items() if k != "version"} for state in shown]
+
+    before = now_shown()
+    called = api.post("/api/v1/consultants/amy/call-next").get_json()
+    assert called["ticket"] == visitors[0]["ticket"]
+    after = now_shown()
+    got = [[{k: v for k, v in m["args"][0].items() if k != "version"} for m in received(phone, "/ticket", "ticket")]
+           for phone in phones]
+    assert got == [[state] if state != earlier else [] for state, earlier in zip(after, before)]
+    assert got[0] == [after[0]] and after[0]["status"] == "called"
+    assert sum(1 for state in got if state) >= 2  # the called one and someone who moved up
+
+    # A change made by another process (its phones heard from it, not from this one): every waiting
+    # visitor's phone gets its state again with this process's next publish, the unmoved ones too.
+    query(lambda session: (session.execute(update(QueueVersion).values(version=QueueVersion.version + 1)),
+                           session.commit()))
+    walk_in(api, name="又一位", phone="13700137001")
+    assert [len(received(phone, "/ticket", "ticket")) for phone in phones[1:]] == [1, 1]
+    assert newcomer["ticket"] != visitors[0]["ticket"]

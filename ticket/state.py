@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import weakref
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lobby import queue_state
 from lobby.domain.waits import QueueSnapshot
-from lobby.extensions import socketio
+from lobby.extensions import db, socketio
 from lobby.models import Visit, VisitStatus
 
 NAMESPACE = "/ticket"
@@ -41,14 +44,40 @@ def ticket_state(visit: Visit, snapshot: QueueSnapshot) -> dict:
     }
 
 
+class SentStates:
+    """What this process last sent each waiting visitor's phone, so a change reaches only the phones
+    whose ticket it moved (a check-in, last in the queue, moves nobody else's). Trusted only while
+    every version since the last publish was this process's own: a change made by another process
+    was published to the phones by that process, with states this one never saw."""
+
+    def __init__(self):
+        self.version = None
+        self.states: dict[str, dict] = {}
+
+    def usable(self, version: int) -> bool:
+        return self.version is not None and queue_state.raised_here(self.version, version)
+
+
+_sent: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per database engine
+
+
 def publish(session: Session, batch, snapshot: QueueSnapshot, version: int) -> None:
-    """Every waiting visitor's phone, and those of the visits that changed, get their own state."""
+    """The phones of the visits that changed, and of every waiting visitor whose position or wait
+    moved, get their own state; the others are left alone."""
     changed = {evt.data["visit"] for evt in batch if "visit" in evt.data}
     waiting_ids = {v.public_id for v in snapshot.waiting}
     others = changed - waiting_ids
     visits = list(snapshot.waiting)
     if others:
         visits += session.scalars(select(Visit).where(Visit.public_id.in_(others))).all()
+    sent = _sent.setdefault(db.engine, SentStates())
+    last = sent.states if sent.usable(version) else {}
+    states = {}
     for visit in visits:
-        socketio.emit("ticket", {**ticket_state(visit, snapshot), "version": version}, namespace=NAMESPACE,
-                      to=ticket_room(visit.public_id))
+        state = ticket_state(visit, snapshot)
+        if visit.public_id in changed or last.get(visit.public_id) != state:
+            socketio.emit("ticket", {**state, "version": version}, namespace=NAMESPACE,
+                          to=ticket_room(visit.public_id))
+        if visit.public_id in waiting_ids:
+            states[visit.public_id] = state
+    sent.version, sent.states = version, states

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -132,9 +133,12 @@ def grouped(rows: list[DeskRow], by: str) -> list[tuple[object, list[DeskRow]]]:
 
 
 def desk_list(session: Session, snapshot: QueueSnapshot, *, line_code: str | None = None,
-              consultant_id: int | None = None, sort: str = "arrival", search: str = "") -> DeskList:
+              consultant_id: int | None = None, sort: str = "arrival", search: str = "",
+              now: dt.datetime | None = None) -> DeskList:
     """Today's visitors still in the building, for the desk (or one consultant's own queue),
-    narrowed by the desk's search (matches())."""
+    narrowed by the desk's search (matches()). Waits from `snapshot`, whose visit objects may be
+    another session's (the kept state): rows are this session's own."""
+    now = now or snapshot.now
     threshold = get_settings(session).long_wait_minutes
     query = (
         select(Visit)
@@ -157,7 +161,7 @@ def desk_list(session: Session, snapshot: QueueSnapshot, *, line_code: str | Non
         .group_by(Visit.companion_of_id)).all()) if ids else {}
     rows = []
     for visit in visits:
-        waited = int((snapshot.now - visit.checked_in_at).total_seconds() // 60)
+        waited = max(0, int((now - visit.checked_in_at).total_seconds() // 60))
         estimate = snapshot.for_visit(visit)
         waiting = visit.status == S.WAITING
         surgery = visit.client.surgery_date if visit.client is not None and visit.line.post_op else None

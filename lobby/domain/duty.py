@@ -13,6 +13,7 @@ were handed to) is busy. Yesterday's word never counts today: day close (dayclos
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from dataclasses import dataclass
 
@@ -108,6 +109,13 @@ class DutyBoard:
         self._duty = {member.id: decide(member, shifts.get(member.id), bool(shifts), member.id in busy,
                                         self.day, self.now, tz) for member in self.staff}
         self.shifts = shifts
+
+    def rebusied(self, busy: set[int]) -> DutyBoard:
+        """The same board at the same instant, with who is busy told again (after a call or a finish)."""
+        twin = copy.copy(self)
+        twin._duty = {member.id: decide(member, self.shifts.get(member.id), bool(self.shifts), member.id in busy,
+                                        self.day, self.now, self.tz) for member in self.staff}
+        return twin
 
     def of(self, staff: Staff | int | None) -> Duty:
         staff_id = staff if isinstance(staff, int) or staff is None else staff.id

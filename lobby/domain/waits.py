@@ -27,6 +27,7 @@ from .settings import clinic_day
 
 S = VisitStatus
 RUNS = 24
+ACTIVE = (S.WAITING, S.CALLED, S.WITH_CONSULTANT, S.WITH_DOCTOR)
 UPPER_QUANTILE = 0.9
 
 # Why a wait is unknown.
@@ -77,22 +78,27 @@ class QueueSnapshot:
                  extra_servers: list[forecast.Server] = ()):
         self.now = now
         self.day = day
-        visits = session.scalars(
-            select(Visit)
-            .where(
-                Visit.clinic_day == day,
-                Visit.status.in_([S.WAITING, S.CALLED, S.WITH_CONSULTANT, S.WITH_DOCTOR]),
-                Visit.kind.not_in(NOT_QUEUED),
-            )
-            .options(selectinload(Visit.service), selectinload(Visit.line), selectinload(Visit.client),
-                     selectinload(Visit.consultant))
-            .order_by(Visit.checked_in_at, Visit.id)
-        ).all()
         self.board = board or DutyBoard(session, now, day)
-        self.model = model or durations.for_day(session, day)
-        self.forecast = forecast.Forecast(self._servers() + list(extra_servers),
+        visits = session.scalars(active_visits(day).order_by(Visit.checked_in_at, Visit.id)).all()
+        self._run(visits, self._servers() + list(extra_servers), model or durations.for_day(session, day), runs)
+
+    @classmethod
+    def rebuilt(cls, base: QueueSnapshot, visits: list[Visit], board: DutyBoard) -> QueueSnapshot:
+        """`base`'s day run again for these active visits (the changed ones read again), with its
+        duty spans, durations and instant: a call or a finish costs a simulation, not a read."""
+        twin = object.__new__(cls)
+        twin.now, twin.day, twin.board = base.now, base.day, board
+        servers = [forecast.Server(server.staff, server.spans) for server in base.forecast.servers]
+        twin._run(sorted(visits, key=waiting_order), servers, base.model, RUNS)
+        return twin
+
+    def _run(self, visits: list[Visit], servers: list[forecast.Server], model: durations.DurationModel,
+             runs: int) -> None:
+        self.active = list(visits)  # waiting or in progress, in arrival order
+        self.model = model
+        self.forecast = forecast.Forecast(servers,
                                           forecast.longest_waiting_first([v for v in visits if v.status == S.WAITING]),
-                                          self._in_progress(visits), self.model, seed=day.toordinal())
+                                          self._in_progress(visits), self.model, seed=self.day.toordinal())
         self.estimates: dict[int, WaitEstimate] = {}
         self._line_waits: dict[int, tuple[int | None, int | None]] = {}
         self._simulate(runs)
@@ -160,6 +166,7 @@ class QueueSnapshot:
         already run: nobody else's estimate moves, and the newcomer's costs one step per run
         instead of running the day again (forecast.add_last)."""
         index = self.forecast.add_last(visit)
+        self.active = [*self.active, visit]
         self._line_waits = {}
         taken_by = self.forecast.typical_run.taken_by
         if taken_by[index] is None:
@@ -215,6 +222,18 @@ class QueueSnapshot:
     def lines(self, session: Session) -> list[tuple[Line, LineWait]]:
         active = session.scalars(select(Line).where(Line.active).order_by(Line.position, Line.id)).all()
         return [(line, self.for_line(line)) for line in active]
+
+
+def active_visits(day: dt.date):
+    """The query of a day's visits the queue simulates: waiting or in progress, queued kinds."""
+    return (select(Visit)
+            .where(Visit.clinic_day == day, Visit.status.in_(ACTIVE), Visit.kind.not_in(NOT_QUEUED))
+            .options(selectinload(Visit.service), selectinload(Visit.line), selectinload(Visit.client),
+                     selectinload(Visit.consultant)))
+
+
+def is_active(visit: Visit, day: dt.date) -> bool:
+    return visit.clinic_day == day and visit.status in ACTIVE and visit.kind not in NOT_QUEUED
 
 
 def snapshot(session: Session, now: dt.datetime | None = None) -> QueueSnapshot:
