@@ -64,6 +64,7 @@ def _close_past_days_by_itself(app: Flask) -> None:
 
     from .database import unit_of_work
     from .domain import clock, dayclose
+    from .domain.errors import RequestExpired
     from .domain.settings import clinic_day, clinic_zone
 
     checked = {"from": None, "until": None}
@@ -77,6 +78,8 @@ def _close_past_days_by_itself(app: Flask) -> None:
         try:
             with unit_of_work(db.session):
                 dayclose.close_past_days(db.session, now=now, actor=dayclose.SYSTEM)
+        except RequestExpired:
+            return  # the request itself will be refused in the same way
         except SQLAlchemyError:
             # The database is unwell: the request itself will say so; look again next time.
             db.session.rollback()
@@ -99,6 +102,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
 
     db.init_app(app)
+    from .database import stamp_arrival
+
+    app.wsgi_app = stamp_arrival(app.wsgi_app)
     with app.app_context():
         from .database import configure_engine
 
@@ -174,6 +180,16 @@ def create_app(test_config: dict | None = None) -> Flask:
             db.session.rollback()
             return jsonify({"status": "error", "database": "unreachable"}), 503
         return jsonify({"status": "ok", "database": "ok", "version": "0.1.0"})
+
+    from .domain.errors import RequestExpired
+
+    @app.errorhandler(RequestExpired)
+    def _expired(err: RequestExpired):
+        # (The API answers in JSON through its own handler; the kiosk and the desk catch it as any
+        # domain error where they save, so this is the last resort.)
+        from .messages import message_for
+
+        return message_for(err.code), 503, {"Retry-After": "1"}
 
     @app.get("/lang/<code>")
     def set_language(code: str):

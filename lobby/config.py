@@ -63,6 +63,9 @@ def load_config(instance_path: str) -> dict:
         "SOCKETIO_CHANNEL": os.environ.get("LOBBY_SOCKETIO_CHANNEL", "lobby"),
         # Screens get the latest state at most this often under a burst of changes (lobby/realtime.py).
         "PUBLISH_INTERVAL_MS": _int_env("LOBBY_PUBLISH_INTERVAL_MS", 100),
+        # A write still unsaved this long after its request arrived is dropped (its client has given
+        # up; it retries with the same Idempotency-Key): an overloaded server stops working for nobody.
+        "REQUEST_TIME_LIMIT_MS": _int_env("LOBBY_REQUEST_TIME_LIMIT_MS", 10_000),
         "SESSION_COOKIE_SECURE": production,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

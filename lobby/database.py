@@ -9,14 +9,37 @@ timeout. Read-only transactions stay deferred, so a slow reader never holds
 the write lock.
 """
 
+import time
 from contextlib import contextmanager
 
+from flask import current_app, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import scoped_session
 
+from .domain.errors import RequestExpired
+
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 WRITE_OPTION = "lobby_write"
+RECEIVED = "lobby.received"  # WSGI environ: when the app got the request (time.monotonic())
+
+
+def stamp_arrival(wsgi_app):
+    """WSGI middleware: each request notes when it arrived, for the time limit of its writes."""
+    def app(environ, start_response):
+        environ.setdefault(RECEIVED, time.monotonic())
+        return wsgi_app(environ, start_response)
+    return app
+
+
+def past_time_limit() -> bool:
+    """Whether this request has outlived REQUEST_TIME_LIMIT_MS: under overload, the work for a
+    caller who has given up (their client timed out) stops before it saves anything."""
+    if not has_request_context():
+        return False
+    received = request.environ.get(RECEIVED)
+    limit = current_app.config.get("REQUEST_TIME_LIMIT_MS")
+    return bool(received is not None and limit and (time.monotonic() - received) * 1000 > limit)
 
 
 def configure_engine(engine: Engine, *, timezone: str) -> None:
@@ -62,7 +85,8 @@ def write_transaction(session):
 
     Whatever transaction the session had (reads) is ended first, so the write
     transaction starts with the write lock on SQLite and sees current data.
-    Domain events recorded in the block are published after the commit.
+    Domain events recorded in the block are published after the commit. A request past its time
+    limit is rolled back instead (RequestExpired): its caller retries with the same key.
     """
     if isinstance(session, scoped_session):
         session = session()
@@ -71,6 +95,8 @@ def write_transaction(session):
     session.connection(execution_options={WRITE_OPTION: True})
     try:
         yield session
+        if past_time_limit():
+            raise RequestExpired()
         session.commit()
     except BaseException:
         session.rollback()

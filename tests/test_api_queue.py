@@ -96,6 +96,45 @@ def test_a_repeated_idempotency_key_returns_the_same_ticket(api, query):
     assert query(lambda s: s.query(Visit).count()) == 2
 
 
+def test_a_write_past_the_servers_time_limit_saves_nothing_and_its_retry_does(app, api, query):
+    """Under overload a request may reach its save after its caller gave up: it is dropped (503, a
+    Retry-After), nothing is kept — no visit, no ticket number, no version — and the caller's retry
+    with the same key gets the ticket the request would have given."""
+    from lobby import queue_state
+
+    limit = app.config["REQUEST_TIME_LIMIT_MS"]
+    assert limit > 0  # on by default
+    version = query(queue_state.read_version)
+    app.config["REQUEST_TIME_LIMIT_MS"] = 1e-6  # every request is already past it when it saves
+    try:
+        late = check_in(api, WALK_IN, key="kiosk-7:late")
+        assert late.status_code == 503 and late.headers["Retry-After"] == "1"
+        assert late.get_json()["error"]["code"] == "request_expired"
+        assert api.post("/api/v1/consultants/amy/call-next").status_code in (409, 503)
+        assert query(lambda s: s.query(Visit).count()) == 0 and query(queue_state.read_version) == version
+    finally:
+        app.config["REQUEST_TIME_LIMIT_MS"] = limit
+    retry = check_in(api, WALK_IN, key="kiosk-7:late")
+    assert retry.status_code == 201 and retry.get_json()["ticket"] == "A001"
+    assert check_in(api, WALK_IN, key="kiosk-7:late").get_json()["id"] == retry.get_json()["id"]
+    assert query(lambda s: s.query(Visit).count()) == 1
+
+
+def test_the_kiosk_says_so_in_the_visitors_language_when_the_server_was_too_slow(app, api, query):
+    from .test_kiosk import QUESTIONNAIRE, Kiosk, hidden, walk_in_details
+
+    kiosk = Kiosk(app)
+    carry = hidden(kiosk.get("/kiosk/step/walk-in").get_data(as_text=True))
+    details = kiosk.post("/kiosk/details", {**carry, **walk_in_details(app)})
+    limit, app.config["REQUEST_TIME_LIMIT_MS"] = app.config["REQUEST_TIME_LIMIT_MS"], 1e-6
+    try:
+        refused = kiosk.post("/kiosk/finish", {**hidden(details.get_data(as_text=True)), **QUESTIONNAIRE})
+    finally:
+        app.config["REQUEST_TIME_LIMIT_MS"] = limit
+    assert refused.status_code == 503 and "请重试" in refused.get_data(as_text=True)
+    assert query(lambda s: s.query(Visit).count()) == 0
+
+
 def test_call_next_then_every_legal_transition(api, query):
     visit = check_in(api, {**WALK_IN, "consultant": "bea"}).get_json()
     called = api.post("/api/v1/consultants/bea/call-next")

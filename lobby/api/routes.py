@@ -36,7 +36,10 @@ def error(code: str, status: int, /, **params):
 
 @bp.errorhandler(DomainError)
 def _domain_error(err: DomainError):
-    return error(err.code, err.status, field=err.field, **err.params)
+    response = error(err.code, err.status, field=err.field, **err.params)
+    if err.status == 503:  # past the server's time limit: nothing saved, the same request may come again
+        response.headers["Retry-After"] = "1"
+    return response
 
 
 @bp.errorhandler(HTTPException)

@@ -30,6 +30,16 @@ class Conflict(DomainError):
     status = 409
 
 
+class RequestExpired(DomainError):
+    """The request outlived the server's time limit before it could save: its caller has most
+    likely given up waiting, so nothing is saved (503); a retry with the same key is safe."""
+
+    status = 503
+
+    def __init__(self):
+        super().__init__("request_expired")
+
+
 class IllegalTransition(Conflict):
     def __init__(self, current: str, target: str):
         super().__init__("illegal_transition", current=current, target=target)
