@@ -15,7 +15,7 @@ from lobby.domain import clock
 from lobby.domain.settings import LANGUAGES, clinic_day, get_settings
 from lobby.domain.waits import QueueSnapshot
 from lobby.extensions import socketio
-from lobby.models import Line
+from lobby.models import Line, QueueVersion
 
 from .board import Board, build_board
 
@@ -65,30 +65,42 @@ def speech_text(settings, ticket: str, room: str | None) -> str | None:
 
 
 def publish(batch, state) -> None:
-    """Every board room gets the new board; the boards of a called ticket's line get the call."""
-    version, settings, board = state.version, state.settings, state.board
-    for code in [None] + [lb.line.code for lb in board.lines]:
+    """Every board room gets the new board (the calls of the change were announced already)."""
+    version = state.version
+    for code in [None] + [lb.line.code for lb in state.board.lines]:
         for lang in LANGUAGES:
             socketio.emit("board", {"html": state.board_html(code, lang), "version": version},
                           namespace=NAMESPACE, to=board_room(code, lang))
-    for call in calls(batch, board, settings, version):
+
+
+def is_call(evt) -> bool:
+    return evt.name in CALL_EVENTS and evt.data.get("status") == "called"
+
+
+def announce(session: Session, batch) -> None:
+    """The boards of a called ticket's line get the call at once, before the queue is read for the
+    new board: the chime and the spoken call need only what the change itself says."""
+    found = [evt for evt in batch if is_call(evt)]
+    if not found:
+        return
+    settings = get_settings(session)
+    version = session.scalar(select(QueueVersion.version).where(QueueVersion.id == 1)) or 0
+    for call in calls(found, settings, version):
         rooms = [board_room(code, lang) for code in (None, call["line"]) for lang in LANGUAGES]
         socketio.emit("call", call, namespace=NAMESPACE, to=rooms)
 
 
-def calls(batch, board: Board, settings, version: float):
+def calls(batch, settings, version: int):
     """The calls in a batch of committed events, as the boards announce them."""
-    calls_by_ticket = {c.ticket: c for c in board.calls}
     for evt in batch:
-        if evt.name not in CALL_EVENTS or evt.data.get("status") != "called":
+        if not is_call(evt):
             continue
-        call = calls_by_ticket.get(evt.data["ticket"])
-        room = call.room if call else evt.data.get("room")
+        room = evt.data.get("room")
         yield {
             "ticket": evt.data["ticket"],
             "line": evt.data["line"],
             "room": room,
-            "consultant": call.consultant if call else None,
+            "consultant": evt.data.get("consultant"),
             "recall": evt.name == "visit.recalled",
             "speech": speech_text(settings, evt.data["ticket"], room),
             "speech_lang": settings.speech_language,

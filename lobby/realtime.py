@@ -2,12 +2,13 @@
 
 Each screen owns its namespace and what it is sent: the boards (display/), a
 visitor's phone (ticket/), the staff panels (admin/). This module only wires
-them to the domain: after each commit it reads the queue once and hands that
-one reading to each of them.
+them to the domain: after each commit it announces the calls it made to the
+boards at once, then takes the queue's state once (lobby/queue_state.py) and
+hands it to each of them.
 
-Every payload carries `version` (the time the state was read); a screen keeps
-the newest it has seen, so a late message from another process cannot roll
-it back. On every (re)connect a screen gets the whole current state.
+Every payload carries `version` (the queue's version, raised by each change); a
+screen keeps the newest it has seen, so a late message from another process
+cannot roll it back. On every (re)connect a screen gets the whole current state.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class Realtime:
 
     Coalesced: the changes of a burst go out together, at most one publish every
     PUBLISH_INTERVAL_MS (100 ms) per process, with the latest state — never a backlog of
-    stale renders; every call of the burst is still announced. An interval of 0 (tests)
+    stale renders. Calls are announced at once, each of them, before any of that. An interval of 0 (tests)
     publishes each commit at once, in the committing request.
     """
 
@@ -61,6 +62,7 @@ class Realtime:
         batch = [evt for evt in batch if evt.name != SESSIONS_ENDED]
         if not batch:
             return
+        self._announce(batch)
         if self.interval <= 0:
             self._publish_now(batch)
             return
@@ -68,6 +70,15 @@ class Realtime:
             self._pending.extend(batch)
         self._ensure_running()
         self._wake.set()
+
+    @staticmethod
+    def _announce(batch: list[events.DomainEvent]) -> None:
+        """Calls go to the boards at once, not coalesced: what a call says needs no read of the queue."""
+        from display import publisher as boards
+
+        if any(boards.is_call(evt) for evt in batch):
+            with Session(db.engine) as session:
+                boards.announce(session, batch)
 
     def _publish_now(self, batch: list[events.DomainEvent]) -> None:
         started = time.perf_counter()

@@ -126,7 +126,7 @@ def transition(
     audit(session, actor, action, visit, previous=current.value,
           **({"doctor": doctor.username} if target == S.WITH_DOCTOR else {}))
     _event(session, "visit.recalled" if recall else "visit.status_changed", visit, previous=current.value,
-           room=consultant.room if consultant else None)
+           room=consultant.room if consultant else None, consultant=consultant.display_name if consultant else None)
     if target == S.DONE:
         note_consultation(session, visit, actor=actor)  # 客户归属
     session.flush()
