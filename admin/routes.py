@@ -143,7 +143,7 @@ def logout():
 
 
 def list_context(message: str | None = None, message_kind: str = "error") -> dict:
-    snapshot = queue_state.current().snapshot  # the state every screen shows, read once per change
+    snapshot = queue_state.snapshot()  # the state every screen shows, read once per change
     # Time passes with nothing else happening (a consultation overruns): the desk's refresh notices.
     if retell.check(db.session, snapshot):
         db.session.commit()

@@ -115,7 +115,7 @@ def _keep_derived(session: Session) -> None:
         kept = _kept.get(engine)
         if kept is None or raised != kept.version + 1:
             return
-        if grown is not None and base is kept and kept.ready_to_grow:
+        if grown is not None and base is kept and kept.ready:
             snapshot, newcomer = grown
             state = QueueState(raised, kept.settings, snapshot, None, engine, [newcomer], touched - {newcomer})
         else:
@@ -141,7 +141,7 @@ def _base_for_newcomer(session: Session, day: dt.date, now: dt.datetime):
         return None
     if read_version(session) != kept.version:
         return None
-    if not kept.ready_to_grow:
+    if not kept.ready:
         with _lock, Session(engine, expire_on_commit=False) as own:  # its own objects, not the request's
             kept.complete(own, board=False)
     session.info[_GROWN_FROM] = kept
@@ -170,11 +170,9 @@ class QueueState:
 
     @property
     def ready(self) -> bool:
-        return self.board is not None and not self.newcomers and not self.changed
-
-    @property
-    def ready_to_grow(self) -> bool:
+        """Its snapshot is whole (the board may still wait to be built)."""
         return not self.newcomers and not self.changed
+
 
     def complete(self, session: Session, board: bool = True) -> None:
         """A derived state made whole: its changed visits (and newcomers) read again as this
@@ -234,20 +232,22 @@ reads = 0  # how many states this process has read afresh (tests count them)
 completions = 0  # how many derived states were run again from their changed visits
 
 
-def current() -> QueueState:
-    """The state at the queue's current version: kept, or read now (once, whoever asks at once)."""
+def current(board: bool = True) -> QueueState:
+    """The state at the queue's current version: kept, or read now (once, whoever asks at once).
+    `board`: with its board built (the publish, the boards); an answer needing only the waits
+    leaves that to the publish."""
     global reads
     engine = db.engine
     with Session(engine, expire_on_commit=False) as session:
         version = read_version(session)
         now = clock.utcnow()
         kept = _kept.get(engine)
-        if kept is not None and kept.fresh(version, now) and kept.ready:
+        if kept is not None and kept.fresh(version, now) and kept.ready and (kept.board is not None or not board):
             return kept
         with _lock:
             kept = _kept.get(engine)
             if kept is not None and kept.fresh(version, now):
-                kept.complete(session)
+                kept.complete(session, board=board)
                 return kept
             from display.publisher import read_state
 
@@ -257,9 +257,14 @@ def current() -> QueueState:
             return state
 
 
+def snapshot():
+    """The waits as the screens show them (waits.QueueSnapshot), without waiting for a board."""
+    return current(board=False).snapshot
+
+
 def estimate(visit: Visit):
     """A visitor's wait as the screens show it: from the kept state when it is of their day."""
-    state = current()
+    state = current(board=False)
     if visit.clinic_day == state.snapshot.day:
         return state.snapshot.for_visit(visit)
     return waits.estimate_for_visit(db.session, visit)

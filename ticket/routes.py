@@ -17,7 +17,7 @@ from .state import ticket_state
 def visit_state(token: str):
     """The visit a signed ticket token names, and what its phone may show; TokenError or NotFound."""
     visit = get_visit(db.session, read_ticket_token(token))
-    state = queue_state.current()
+    state = queue_state.current(board=False)
     snapshot = state.snapshot
     if visit.clinic_day != snapshot.day:  # a ticket of another day: read on its own
         snapshot = waits.QueueSnapshot(db.session, visit.clinic_day, clock.utcnow())

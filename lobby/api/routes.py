@@ -213,12 +213,12 @@ def check_in():
                                         idempotency_key=key)
 
     visit = checkin.check_in_once(db.session, key, make_visit)
-    return jsonify(visit_json(visit, queue_state.current().snapshot)), 201
+    return jsonify(visit_json(visit, queue_state.snapshot())), 201
 
 
 @bp.get("/queue")
 def queue():
-    snapshot = queue_state.current().snapshot
+    snapshot = queue_state.snapshot()
     queued = lookups.queue_of_day(db.session, clinic_day(db.session))
     return jsonify({"visits": [visit_json(v, snapshot, staff_view=True) for v in queued],
                     "lines": [{"line": line.code, "waiting": lw.waiting, "expected_wait_minutes": lw.minutes}
@@ -228,7 +228,7 @@ def queue():
 @bp.get("/visits/<public_id>")
 def show_visit(public_id):
     visit = lookups.get_visit(db.session, public_id)
-    return jsonify(visit_json(visit, queue_state.current().snapshot, staff_view=True))
+    return jsonify(visit_json(visit, queue_state.snapshot(), staff_view=True))
 
 
 def _consultant(username: str) -> Staff:
@@ -262,7 +262,7 @@ def transition(public_id):
         visit = lookups.get_visit(db.session, public_id, lock=True)
         visits.move(db.session, visit, wanted, actor=g.actor, doctor=lookups.find_doctor(db.session, body.doctor),
                     outcome=body.outcome, next_contact=next_contact, services=body.services)
-    return jsonify(visit_json(visit, queue_state.current().snapshot, staff_view=True))
+    return jsonify(visit_json(visit, queue_state.snapshot(), staff_view=True))
 
 
 @bp.post("/visits/<public_id>/reassign")
@@ -274,5 +274,5 @@ def reassign(public_id):
         named = lookups.find_staff(db.session, body.consultant) or lookups.find_doctor(db.session, body.doctor)
         visits.reassign(db.session, visit, reason=body.reason or "", actor=g.actor, consultant=named,
                         line=lookups.find_line(db.session, body.line))
-    return jsonify(visit_json(visit, queue_state.current().snapshot, staff_view=True))
+    return jsonify(visit_json(visit, queue_state.snapshot(), staff_view=True))
 
