@@ -90,6 +90,8 @@ def write_transaction(session):
     """
     if isinstance(session, scoped_session):
         session = session()
+    if past_time_limit():  # waited too long already: no work for a caller who has gone
+        raise RequestExpired()
     if session.in_transaction():
         session.commit()
     session.connection(execution_options={WRITE_OPTION: True})
