@@ -24,7 +24,10 @@ def main() -> None:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
     print(f"Lobby serving on http://{host}:{port}/ (kiosk /kiosk/, board /display/, desk /admin/)", flush=True)
-    socketio.run(app, host=host, port=port, log_output=os.environ.get("LOBBY_ACCESS_LOG") == "1")
+    # A deep listen queue: 1,000 boards reconnecting at once after a restart or a network blip
+    # overflow gevent's default of 128, and each dropped connection waits a second to try again.
+    # (The kernel caps it at net.core.somaxconn.)
+    socketio.run(app, host=host, port=port, log_output=os.environ.get("LOBBY_ACCESS_LOG") == "1", backlog=2048)
 
 
 if __name__ == "__main__":
