@@ -1,14 +1,34 @@
 """Call-to-screen latency: N board clients on /display, time from a "call next" to each board's receipt.
 
     .venv/bin/python bench/call_latency.py --clients 10 100 1000 --calls 20
+    REDIS_URL=redis://127.0.0.1:6379/5 .venv/bin/python bench/call_latency.py --clients 200 --processes 2
 
 Starts the real server (serve.py, gevent, as `make run` does) on a fresh SQLite
 database in a temporary folder, connects N Socket.IO clients (websocket, one
-asyncio process), makes --calls calls through the API one after another and
-records when each client receives each "call" event. Also reports the
-server-side time per change (render once per board room + broadcast), read
-from the server's debug log. Clients and server share this machine, so the
-figures include the clients' own processing; compare ratios within one run.
+asyncio process, in batches of 50), makes --calls calls through the API one
+after another and records when each client receives each "call" event. Also
+reports the server-side time per change (render once per board room +
+broadcast), read from the server's debug log, and the server's CPU seconds
+spent connecting the N boards (utime + stime from /proc/<pid>/stat, summed
+over the server processes, before and after the connect phase). Clients and
+server share this machine, so the figures include the clients' own
+processing; compare ratios within one run.
+
+The clinic is a realistic one: the demo seed, --history-days previous clinic
+days of finished visits (40 a day: called, seen, done with an outcome, a few
+no-shows; so durations are learned from history) and --waiting visitors
+waiting today for other consultants and lines (checked in through the domain
+in the seeding process, before the server starts). The calls are made by
+"lin", for the visitor the bench checks in for her just before.
+
+--processes K starts K serve.py processes on consecutive ports from --port,
+sharing the SQLite file and REDIS_URL (the Socket.IO message queue; required
+when K > 1, --redis-url or the environment, and used with K = 1 too when set;
+its database is FLUSHDB'ed first, so give it one of its own, e.g. /5).
+Boards are spread round-robin over the processes, the API calls go to the
+first (so the publishes, and "server ms/change", are the first's). Several
+processes on one SQLite file is not a production set-up (PostgreSQL is,
+README), but fine for a benchmark: the writes here are one at a time.
 """
 
 from __future__ import annotations
@@ -16,9 +36,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import re
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,39 +45,24 @@ from pathlib import Path
 import aiohttp
 import socketio
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness import Servers, percentile
+from harness import prepare_database as prepare_clinic
 
 
-def prepare_database(instance: Path) -> tuple[str, str]:
-    """A seeded demo clinic and an API key; returns (database url, key)."""
-    os.environ.update(LOBBY_INSTANCE_PATH=str(instance), SECRET_KEY="bench",
-                      DATABASE_URL=f"sqlite:///{instance / 'bench.db'}")
-    from lobby import create_app
-    from lobby.api.keys import create_api_key
-    from lobby.extensions import db
-    from lobby.seed import seed_demo
-
-    app = create_app({"WEBHOOKS_SEND": False})  # the server started below sends; this process only seeds
-    with app.app_context():
-        db.create_all()
-        seed_demo(db.session, admin_password="bench-only-password")
-        _, key = create_api_key(db.session, "bench")
-        db.session.commit()
-    return os.environ["DATABASE_URL"], key
+def prepare_database(instance: Path, waiting: int = 0, history_days: int = 0) -> tuple[str, str]:
+    """A seeded demo clinic and an API key (and, if asked, visitors waiting and past days of
+    history: harness.prepare_database); returns (database url, key)."""
+    return prepare_clinic(instance, waiting=waiting, history_days=history_days, avoid="lin")
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
-async def run_round(url: str, key: str, clients: int, calls: int, refetch: bool) -> dict:
+async def run_round(urls: list[str], key: str, clients: int, calls: int, refetch: bool, cpu=None) -> dict:
     received: dict[str, list[float]] = {}
     sockets = []
     # Re-fetch mode measures the other design: a small event, then every screen GETs its fragment.
     fetcher = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=200)) if refetch else None
+
+    url = urls[0]  # the API, and the re-fetches, go to the first process
 
     async def connect_one(i: int):
         client = socketio.AsyncClient(reconnection=False)
@@ -71,13 +74,16 @@ async def run_round(url: str, key: str, clients: int, calls: int, refetch: bool)
                     await response.read()
             received.setdefault(message["ticket"], []).append(time.perf_counter())
 
-        await client.connect(url, namespaces=["/display"], transports=["websocket"], wait_timeout=60)
+        # Round-robin over the server processes.
+        await client.connect(urls[i % len(urls)], namespaces=["/display"], transports=["websocket"], wait_timeout=60)
         sockets.append(client)
 
+    cpu_before = cpu() if cpu else float("nan")
     started = time.perf_counter()
     for batch in range(0, clients, 50):  # connect in batches, as screens come online
         await asyncio.gather(*(connect_one(i) for i in range(batch, min(clients, batch + 50))))
     connect_seconds = time.perf_counter() - started
+    connect_cpu = (cpu() if cpu else float("nan")) - cpu_before
 
     headers = {"Authorization": f"Bearer {key}"}
     latencies: list[float] = []
@@ -105,56 +111,48 @@ async def run_round(url: str, key: str, clients: int, calls: int, refetch: bool)
     await asyncio.gather(*(s.disconnect() for s in sockets))
     if fetcher is not None:
         await fetcher.close()
-    return {"clients": clients, "calls": calls, "connect_s": connect_seconds, "missing": missing,
-            "p50": percentile(latencies, 50), "p95": percentile(latencies, 95), "p99": percentile(latencies, 99),
-            "max": max(latencies)}
-
-
-PUBLISH = re.compile(r"published (\d+) event\(s\) in ([\d.]+) ms")
+    return {"clients": clients, "calls": calls, "connect_s": connect_seconds, "connect_cpu": connect_cpu,
+            "missing": missing, "p50": percentile(latencies, 50), "p95": percentile(latencies, 95),
+            "p99": percentile(latencies, 99), "max": max(latencies)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--calls", type=int, default=20)
-    parser.add_argument("--port", type=int, default=5077)
+    parser.add_argument("--port", type=int, default=5077, help="the first process's port; the others follow")
     parser.add_argument("--refetch", action="store_true",
                         help="measure the re-fetch design instead: each screen GETs the fragment after the event")
+    parser.add_argument("--waiting", type=int, default=60, help="visitors waiting for others before the round")
+    parser.add_argument("--history-days", type=int, default=30, help="previous clinic days of finished visits")
+    parser.add_argument("--processes", type=int, default=1, help="serve.py processes (K > 1 needs REDIS_URL)")
+    parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL"),
+                        help="Socket.IO message queue for K > 1 (default $REDIS_URL); its database is emptied first")
     args = parser.parse_args()
+    if args.processes > 1 and not args.redis_url:
+        parser.error("--processes > 1 needs REDIS_URL (or --redis-url): the processes share boards through it")
 
     with tempfile.TemporaryDirectory() as tmp:
-        database_url, key = prepare_database(Path(tmp))
-        log_path = Path(tmp) / "server.log"
-        env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bench", "PORT": str(args.port),
-               "LOBBY_INSTANCE_PATH": tmp, "LOBBY_LOG_LEVEL": "DEBUG"}
-        with log_path.open("w") as log:
-            server = subprocess.Popen([sys.executable, "serve.py"], cwd=ROOT, env=env, stdout=log,
-                                      stderr=subprocess.STDOUT)
-        try:
-            url = f"http://127.0.0.1:{args.port}"
-            deadline = time.time() + 30
-            while time.time() < deadline:
-                try:
-                    import urllib.request
-
-                    urllib.request.urlopen(url + "/healthz", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.1)
+        database_url, key = prepare_database(Path(tmp), args.waiting, args.history_days)
+        with Servers(Path(tmp), database_url, count=args.processes, port=args.port,
+                     redis_url=args.redis_url) as servers:
             print("mode:", "re-fetch (event, then GET per screen)" if args.refetch else "broadcast (fragment pushed)")
+            print(f"server processes: {args.processes} ({'redis' if args.redis_url else 'no message queue'}), "
+                  f"waiting: {args.waiting}, history days: {args.history_days}")
             print(f"{'clients':>8} {'calls':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-                  f"{'missed':>7} {'server ms/change (median)':>26} {'connect s':>10}")
+                  f"{'missed':>7} {'server ms/change (median)':>26} {'connect s':>10} {'connect cpu s':>14}")
             for clients in args.clients:
-                before = len(PUBLISH.findall(log_path.read_text()))
-                result = asyncio.run(run_round(url, key, clients, args.calls, args.refetch))
-                publishes = [float(ms) for _, ms in PUBLISH.findall(log_path.read_text())[before:]]
+                before = len(servers.publishes())
+                result = asyncio.run(run_round(servers.urls, key, clients, args.calls, args.refetch, servers.cpu))
+                publishes = [ms for _, _, ms in servers.publishes()[before:]]
                 server_ms = statistics.median(publishes) if publishes else float("nan")
                 print(f"{clients:>8} {result['calls']:>6} {result['p50']:>8.1f} {result['p95']:>8.1f} "
                       f"{result['p99']:>8.1f} {result['max']:>8.1f} {result['missing']:>7} {server_ms:>26.1f} "
-                      f"{result['connect_s']:>10.1f}", flush=True)
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+                      f"{result['connect_s']:>10.1f} {result['connect_cpu']:>14.2f}", flush=True)
+            problems = servers.problems()
+            print(f"server log: {len(problems)} error line(s)")
+            for line in problems[:10]:
+                print("  " + line)
 
 
 if __name__ == "__main__":
