@@ -11,11 +11,12 @@ from flask_babel import force_locale, gettext
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lobby import queue_state
 from lobby.domain import clock
 from lobby.domain.settings import LANGUAGES, clinic_day, get_settings
 from lobby.domain.waits import QueueSnapshot
 from lobby.extensions import socketio
-from lobby.models import Line, QueueVersion
+from lobby.models import Line
 
 from .board import Board, build_board
 
@@ -84,7 +85,7 @@ def announce(session: Session, batch) -> None:
     if not found:
         return
     settings = get_settings(session)
-    version = session.scalar(select(QueueVersion.version).where(QueueVersion.id == 1)) or 0
+    version = queue_state.read_version(session)
     for call in calls(found, settings, version):
         rooms = [board_room(code, lang) for code in (None, call["line"]) for lang in LANGUAGES]
         socketio.emit("call", call, namespace=NAMESPACE, to=rooms)

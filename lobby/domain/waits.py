@@ -24,10 +24,10 @@ from . import clock, durations, forecast
 from .dispatch import DESK_KINDS, NOT_QUEUED, may_serve, waiting_order
 from .duty import DutyBoard
 from .settings import clinic_day
+from .visits import ACTIVE
 
 S = VisitStatus
 RUNS = 24
-ACTIVE = (S.WAITING, S.CALLED, S.WITH_CONSULTANT, S.WITH_DOCTOR)
 UPPER_QUANTILE = 0.9
 
 # Why a wait is unknown.
@@ -230,10 +230,6 @@ def active_visits(day: dt.date):
             .where(Visit.clinic_day == day, Visit.status.in_(ACTIVE), Visit.kind.not_in(NOT_QUEUED))
             .options(selectinload(Visit.service), selectinload(Visit.line), selectinload(Visit.client),
                      selectinload(Visit.consultant)))
-
-
-def is_active(visit: Visit, day: dt.date) -> bool:
-    return visit.clinic_day == day and visit.status in ACTIVE and visit.kind not in NOT_QUEUED
 
 
 def snapshot(session: Session, now: dt.datetime | None = None) -> QueueSnapshot:
