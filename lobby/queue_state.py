@@ -151,6 +151,11 @@ def _base_for_newcomer(session: Session, day: dt.date, now: dt.datetime):
 waits.newcomer_base = _base_for_newcomer
 
 
+def _visit_id(visit: Visit) -> int | None:
+    identity = inspect(visit).identity
+    return identity[0] if identity else None
+
+
 def read_version(session: Session) -> int:
     return session.scalar(select(QueueVersion.version).where(QueueVersion.id == 1)) or 0
 
@@ -180,8 +185,8 @@ class QueueState:
         global completions
         ids = set(self.newcomers) | self.changed
         if ids:
-            fresh = {v.id: v for v in session.scalars(waits.active_visits(self.snapshot.day)
-                                                      .where(Visit.id.in_(ids)))}
+            fresh = {v.id: v for v in session.scalars(waits.active_visits(self.snapshot.day, few=True)
+                                                      .where(Visit.id.in_(ids))).unique()}
             if self.changed:
                 day = self.snapshot.day
                 active = [v for v in self.snapshot.active if v.id not in ids] + list(fresh.values())
@@ -191,8 +196,9 @@ class QueueState:
             else:  # newcomers only: the same objects, read in this process's session
                 for listing in (self.snapshot.waiting, self.snapshot.active):
                     for index, visit in enumerate(listing):
-                        if visit.id in fresh:
-                            listing[index] = fresh[visit.id]
+                        visit_id = _visit_id(visit)  # a newcomer's own object is expired: not read again
+                        if visit_id in fresh:
+                            listing[index] = fresh[visit_id]
             self.newcomers, self.changed = [], set()
         if board and self.board is None:
             from display.board import build_board

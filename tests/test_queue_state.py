@@ -252,3 +252,32 @@ def test_the_desks_live_list_takes_the_kept_state(app, api, query, monkeypatch):
     assert all("A002" in page and "A003" in page for page in pages)
     # The call's state was run once (for its publish); every desk's refresh took it as it was.
     assert (queue_state.reads, queue_state.completions, simulated) == (reads, runs, [])
+
+
+def test_a_check_in_reads_the_settings_once_and_writes_a_new_client_once(app, api):
+    """A check-in's statements are counted: the settings are read once by its transaction (not once
+    per question of day, zone and rules), the new client is inserted whole (no UPDATE after), the
+    answer reads the visit back in one statement with its line and consultant."""
+    from sqlalchemy import event
+
+    walk_in(api)  # the first of the day: warm
+    statements = []
+
+    def note(conn, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split()))
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        walk_in(api, name="王五", phone="13700137000")
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    wrote = [s for s in statements if s.startswith(("INSERT", "UPDATE"))]
+    assert not [s for s in wrote if s.startswith("UPDATE clients")]
+    assert len([s for s in wrote if s.startswith("INSERT INTO clients")]) == 1
+    begun_before_commit = statements[:next(i for i, s in enumerate(statements) if s.startswith("UPDATE queue_versions"))]
+    write = begun_before_commit[max(i for i, s in enumerate(begun_before_commit) if s.startswith("BEGIN")):]
+    assert len([s for s in write if "FROM clinic_settings" in s]) == 1, "\n".join(s[:90] for s in write)
+    assert [s for s in statements if "FROM visits LEFT OUTER JOIN lines" in s]  # the answer's read back
+    # 45 before the settings and the read-backs were shared (the publish's own included)
+    assert len(statements) <= 34, "\n".join(s[:90] for s in statements)

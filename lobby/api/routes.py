@@ -212,7 +212,7 @@ def check_in():
                                         one_per_day=False,
                                         idempotency_key=key)
 
-    visit = checkin.check_in_once(db.session, key, make_visit)
+    visit = lookups.read_again(db.session, checkin.check_in_once(db.session, key, make_visit))
     return jsonify(visit_json(visit, queue_state.snapshot())), 201
 
 

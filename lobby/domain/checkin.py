@@ -44,6 +44,11 @@ from .visits import ACTIVE, S, _event
 from .waits import estimate_for_visit
 
 
+def _new_record(identification: Identification | None) -> bool:
+    """The client record was made by this very check-in: no visit before it to look for."""
+    return identification is not None and identification.client is None
+
+
 def _has_visited_before(session: Session, client: Client) -> bool:
     return session.scalar(select(exists().where(Visit.client_id == client.id))) or False
 
@@ -91,7 +96,8 @@ def check_in(
         designated = appointment.staff
     # A post-op visit (换药, 拆线) is never a first visit, whoever booked it.
     first_visit = kind in (VisitKind.APPOINTMENT, VisitKind.WALK_IN) and not triage.is_post_op(
-        kind, service, line) and (client is None or not _has_visited_before(session, client))
+        kind, service, line) and (client is None or _new_record(identification)
+                                  or not _has_visited_before(session, client))
     registration = partners.at_check_in(session, client, kind, day)  # 报备, before triage
     result = triage.triage(
         session,
@@ -215,14 +221,13 @@ def check_in_visitor(session: Session, details: VisitorDetails, *, kind: VisitKi
             if not reason:
                 raise AlreadyHere(existing)
             audit(session, actor, "second_visit", existing, ticket=existing.ticket, reason=reason)
-    client = client_for(session, found)
     service = session.get(Service, details.service_id) if details.service_id else None
     requested = session.get(Staff, details.requested_id) if details.requested_id else None
     # Who operated is staff's or an integration's word, never the public tablet's.
     surgeon = session.get(Staff, details.surgeon_id) if details.surgeon_id and not public_tablet else None
-    if found.client is None and not public_tablet:
-        # A new record made by staff or an integration may say who operated, and when.
-        client.surgeon, client.surgery_date = surgeon, details.surgery_date
+    # A new record made by staff or an integration may say who operated, and when.
+    client = client_for(session, found, **({} if public_tablet else
+                                           {"surgeon": surgeon, "surgery_date": details.surgery_date}))
     return check_in(session, kind=kind, client=client, service=service, requested=requested, surgeon=surgeon,
                     idempotency_key=idempotency_key, identification=found, actor=actor)
 

@@ -117,14 +117,14 @@ def identify(session: Session, typed: TypedIdentity, *, second_factor: bool, ret
     return Identification(typed, match, DETAILS_DIFFER if differing else None, differing=differing)
 
 
-def client_for(session: Session, found: Identification) -> Client:
+def client_for(session: Session, found: Identification, **known) -> Client:
     """The client the visit is recorded against: the proven one (unchanged), else a new record of
-    what was typed."""
+    what was typed (and of what else staff know of them: `known`, e.g. their surgeon)."""
     typed = found.typed
     if found.client is not None:
         return found.client
     client = Client(name=typed.name, phone=typed.phone, gender=typed.gender, birth_year=typed.birth_year,
-                    channel=typed.channel, partner_id=typed.partner_id)
+                    channel=typed.channel, partner_id=typed.partner_id, **known)
     session.add(client)
     session.flush()
     return client

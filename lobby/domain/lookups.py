@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session, joinedload
 
 from ..models import Line, PartnerStore, Role, Service, Staff, Visit, VisitKind
 from .errors import NotFound, ValidationError
@@ -25,6 +25,15 @@ def get_visit(session: Session, public_id: str, *, lock: bool = False) -> Visit:
     if visit is None:
         raise NotFound("visit_not_found")
     return visit
+
+
+def read_again(session: Session, visit: Visit) -> Visit:
+    """A visit just committed, read again with its line and consultant in one statement (an answer
+    shows them), rather than once for the visit and once more for each."""
+    visit_id = inspect(visit).identity[0]  # not visit.id: that alone would read the expired visit
+    return session.scalars(select(Visit).where(Visit.id == visit_id)
+                           .options(joinedload(Visit.line), joinedload(Visit.consultant))
+                           .execution_options(populate_existing=True)).one()
 
 
 def find_by_idempotency_key(session: Session, key: str) -> Visit | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from ..models import ClinicSettings, Line, PartnerStore, Role, Service, Staff
@@ -16,11 +16,26 @@ from . import clock, events, staff_sessions
 from .audit import Actor, audit
 from .errors import FormInvalid
 
+_SETTINGS = "lobby_settings"  # session.info: the settings row this transaction read
+
 
 def get_settings(session: Session) -> ClinicSettings:
-    """The settings row; an unsaved default one when the clinic has none yet."""
-    settings = session.scalars(select(ClinicSettings).order_by(ClinicSettings.id).limit(1)).first()
-    return settings if settings is not None else ClinicSettings.with_defaults()
+    """The settings row; an unsaved default one when the clinic has none yet.
+
+    Read once per transaction: a check-in asks for it (its day, its zone, its rules) several times."""
+    settings = session.info.get(_SETTINGS)
+    if settings is None or settings not in session:
+        settings = session.scalars(select(ClinicSettings).order_by(ClinicSettings.id).limit(1)).first()
+        if settings is None:
+            return ClinicSettings.with_defaults()
+        session.info[_SETTINGS] = settings
+    return settings
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_settings(session: Session, transaction) -> None:
+    if transaction.parent is None:  # the transaction itself, not a flush's or a savepoint's inside it
+        session.info.pop(_SETTINGS, None)
 
 
 # The deployment's time zone (LOBBY_TIMEZONE) travels with its database engine, set by create_app:

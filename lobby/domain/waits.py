@@ -17,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from ..models import Line, Visit, VisitKind, VisitStatus
 from . import clock, durations, forecast
@@ -224,12 +224,13 @@ class QueueSnapshot:
         return [(line, self.for_line(line)) for line in active]
 
 
-def active_visits(day: dt.date):
-    """The query of a day's visits the queue simulates: waiting or in progress, queued kinds."""
+def active_visits(day: dt.date, few: bool = False):
+    """The query of a day's visits the queue simulates: waiting or in progress, queued kinds.
+    `few`: a handful by id (what a change wrote), read in one statement with what they show."""
+    load = joinedload if few else selectinload
     return (select(Visit)
             .where(Visit.clinic_day == day, Visit.status.in_(ACTIVE), Visit.kind.not_in(NOT_QUEUED))
-            .options(selectinload(Visit.service), selectinload(Visit.line), selectinload(Visit.client),
-                     selectinload(Visit.consultant)))
+            .options(load(Visit.service), load(Visit.line), load(Visit.client), load(Visit.consultant)))
 
 
 def snapshot(session: Session, now: dt.datetime | None = None) -> QueueSnapshot:
