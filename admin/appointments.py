@@ -17,6 +17,7 @@ from lobby.domain.errors import DomainError
 from lobby.domain.settings import clinic_day, clinic_zone, get_settings
 from lobby.domain.text import parse_day
 from lobby.extensions import db
+from lobby.links import external_url
 from lobby.messages import message_for
 from lobby.models import Role, Service, Staff
 from lobby.pages import page_or_fragment
@@ -134,7 +135,7 @@ def appointment_detail(public_id: str):
     return render_template("admin/appointment.html", booking=booking, settings=get_settings(db.session),
                            me=current_user, is_desk=True,
                            qr_url=url_for("kiosk.appointment_qr", token=token),
-                           checkin_url=url_for("kiosk.appointment", token=token, _external=True))
+                           checkin_url=external_url("kiosk.appointment", token=token))
 
 
 @bp.post("/appointments/import", endpoint="import_appointments")

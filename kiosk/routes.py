@@ -44,6 +44,7 @@ from lobby.domain.settings import (
 from lobby.domain.text import parse_id
 from lobby.extensions import db
 from lobby.forms import QuestionnaireForm, ReturningForm, VisitorForm
+from lobby.links import external_url
 from lobby.messages import message_for
 from lobby.models import Client, Line, Service, Visit, VisitKind
 from lobby.pages import page_or_fragment, qr_png
@@ -486,7 +487,7 @@ def ticket_panel(visit: Visit, already: bool = False):
     estimate = queue_state.estimate(visit)
     token = ticket_token(visit.public_id)
     return panel("ticket", visit=visit, estimate=estimate, token=token, already=already,
-                 ticket_url=url_for("ticket.page", token=token, _external=True))
+                 ticket_url=external_url("ticket.page", token=token))
 
 
 # --- companions -----------------------------------------------------------------------------
@@ -526,7 +527,7 @@ def qr_image(token: str, kind: str):
         read_token(token)
     except TokenError:
         abort(404)
-    return qr_png(url_for(endpoint, token=token, _external=True))
+    return qr_png(external_url(endpoint, token=token))
 
 
 bp.add_url_rule("/a/<token>/qr.png", "appointment_qr", qr_image, defaults={"kind": "appointment"})

@@ -105,6 +105,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .database import stamp_arrival
 
     app.wsgi_app = stamp_arrival(app.wsgi_app)
+    if app.config.get("PROXY_HOPS"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]  # the client's address, scheme and host as the proxy saw them
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
     with app.app_context():
         from .database import configure_engine
 

@@ -49,8 +49,16 @@ def load_config(instance_path: str) -> dict:
     for origin in framers:
         if not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?", origin):
             raise ConfigError(f"LOBBY_BOARD_FRAME_ANCESTORS takes origins such as https://signage.example, not {origin!r}")
+    public_url = os.environ.get("LOBBY_PUBLIC_URL", "").strip().rstrip("/")
+    if public_url and not re.fullmatch(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*)?", public_url):
+        raise ConfigError(f"LOBBY_PUBLIC_URL takes an address such as https://lobby.clinic.example, not {public_url!r}")
     return {
         "LOBBY_ENV": env,
+        # Behind a reverse proxy: how many proxies' X-Forwarded-* headers to trust (0: none).
+        "PROXY_HOPS": _int_env("LOBBY_PROXY_HOPS", 0),
+        # The address visitors' phones reach, for the links and QR codes Lobby hands out (tickets,
+        # appointments); unset: the address the request came to.
+        "PUBLIC_URL": public_url or None,
         "SECRET_KEY": _secret_key(instance, env),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "REDIS_URL": os.environ.get("REDIS_URL") or None,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g, jsonify, request, url_for
+from flask import g, jsonify, request
 from flask_httpauth import HTTPTokenAuth
 from werkzeug.exceptions import HTTPException
 
@@ -16,6 +16,7 @@ from ..domain.phone import normalise_phone
 from ..domain.settings import clinic_day
 from ..domain.text import clean_name, parse_day
 from ..extensions import csrf, db
+from ..links import external_url
 from ..messages import message_for
 from ..models import Staff, VisitKind, VisitStatus
 from ..tokens import appointment_token, ticket_token
@@ -97,8 +98,8 @@ def appointment_json(appointment) -> dict:
         "service": appointment.service.code,
         "consultant": appointment.staff.username if appointment.staff else None,
         "status": appointment.status.value,
-        "checkin_url": url_for("kiosk.appointment", token=token, _external=True),
-        "qr_png_url": url_for("kiosk.appointment_qr", token=token, _external=True),
+        "checkin_url": external_url("kiosk.appointment", token=token),
+        "qr_png_url": external_url("kiosk.appointment_qr", token=token),
     }
 
 
@@ -154,7 +155,7 @@ def visit_json(visit, snapshot: waits.QueueSnapshot, staff_view: bool = False) -
         "expected_wait_minutes": estimate.minutes if waiting or estimate.minutes is None else 0,
         # The range's upper bound: "about 20 minutes, at most 35" (null with the wait).
         "expected_wait_max_minutes": estimate.upper if waiting or estimate.minutes is None else 0,
-        "ticket_url": url_for("ticket.page", token=ticket_token(visit.public_id), _external=True),
+        "ticket_url": external_url("ticket.page", token=ticket_token(visit.public_id)),
     }
     if estimate.minutes is None:
         data["wait_unknown_reason"] = estimate.reason
