@@ -13,7 +13,7 @@ import os  # noqa: E402
 
 os.environ.setdefault("LOBBY_ASYNC_MODE", "gevent")
 
-from lobby import create_app  # noqa: E402
+from lobby import create_app, message_queue  # noqa: E402
 from lobby.extensions import socketio  # noqa: E402
 
 
@@ -21,6 +21,7 @@ def main() -> None:
     logging.basicConfig(level=os.environ.get("LOBBY_LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = create_app()
+    message_queue.listen(socketio.server)
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
     print(f"Lobby serving on http://{host}:{port}/ (kiosk /kiosk/, board /display/, desk /admin/)", flush=True)

@@ -66,11 +66,19 @@ def _failed_proofs():
 
 def may_prove_identity(phone: str) -> bool:
     """False once this number has failed its second factor too often today."""
-    return limiter.limiter.test(_failed_proofs(), "kiosk-proof", phone_key(phone))
+    try:
+        return limiter.limiter.test(_failed_proofs(), "kiosk-proof", phone_key(phone))
+    except Exception:  # the counters' store (Redis) is down: check-ins go on, the second factor still holds
+        log.warning("kiosk proof counters unreachable; not counting for now", exc_info=True)
+        return True
 
 
 def failed_proof(phone: str) -> None:
     """Count a look-up of this number that proved nobody on file."""
-    limiter.limiter.hit(_failed_proofs(), "kiosk-proof", phone_key(phone))
+    try:
+        limiter.limiter.hit(_failed_proofs(), "kiosk-proof", phone_key(phone))
+    except Exception:
+        log.warning("kiosk proof counters unreachable; a failed proof was not counted", exc_info=True)
+        return
     if not may_prove_identity(phone):
         log.warning("kiosk identity proofs locked for a mobile number: limit=proof")

@@ -7,6 +7,7 @@ import os
 from flask import Flask, jsonify, redirect, request, session, url_for
 from sqlalchemy import text
 
+from . import message_queue
 from .config import load_config
 from .domain.settings import LANGUAGES
 from .extensions import (
@@ -123,6 +124,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     security.init_app(app)  # first: its checks run before CSRFProtect reads the body
     csrf.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config["REDIS_URL"] or "memory://")
+    # Redis down: the limits fall back to each process's memory rather than refusing everyone.
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    app.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     limiter.init_app(app)
     app.config.setdefault("COMPRESS_MIMETYPES", ["text/html", "text/css", "text/javascript", "application/javascript",
                                                  "application/json", "text/csv", "image/svg+xml"])
@@ -179,12 +183,16 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     @app.get("/healthz")
     def healthz():
+        """Each dependency: without the database nothing works (503, take the process out); without
+        the message queue the process still serves, its screens miss the others' changes (degraded)."""
+        queue = message_queue.status(app)
         try:
             db.session.execute(text("SELECT 1"))
         except Exception:  # any database failure means "not ready"
             db.session.rollback()
-            return jsonify({"status": "error", "database": "unreachable"}), 503
-        return jsonify({"status": "ok", "database": "ok", "version": "0.1.0"})
+            return jsonify({"status": "error", "database": "unreachable", "message_queue": queue}), 503
+        status = "degraded" if queue == "unreachable" else "ok"
+        return jsonify({"status": status, "database": "ok", "message_queue": queue, "version": "0.1.0"})
 
     from .domain.errors import RequestExpired
 
@@ -208,11 +216,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .realtime import realtime
 
     realtime.init_app(app)
+    # Several processes share their broadcasts through Redis, and live through its outages.
+    manager = message_queue.manager_for(app, on_return=realtime.republish)
     socketio.init_app(
         app,
         async_mode=app.config["SOCKETIO_ASYNC_MODE"],
-        message_queue=app.config["REDIS_URL"],
-        channel=app.config["SOCKETIO_CHANNEL"],
+        **({"client_manager": manager} if manager else
+           {"message_queue": app.config["REDIS_URL"], "channel": app.config["SOCKETIO_CHANNEL"]}),
         # None: same origin only. A configured list never contains "*" (config refuses it).
         cors_allowed_origins=app.config["LOBBY_CORS_ORIGINS"] or None,
     )

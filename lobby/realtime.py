@@ -71,6 +71,22 @@ class Realtime:
         self._ensure_running()
         self._wake.set()
 
+    def republish(self) -> None:
+        """Every board, phone and panel gets the current state again, whether it changed or not:
+        the message queue came back, and the other processes' screens missed this one's changes."""
+        from ticket import state as phones
+
+        batch = [events.DomainEvent(events.REPUBLISHED)]
+        with self.app.app_context():  # (called from the message queue's listener, outside any request)
+            phones.forget()
+            if self.interval <= 0:
+                self._publish_now(batch)
+                return
+        with self._lock:
+            self._pending.extend(batch)
+        self._ensure_running()
+        self._wake.set()
+
     @staticmethod
     def _announce(batch: list[events.DomainEvent]) -> None:
         """Calls go to the boards at once, not coalesced: what a call says needs no read of the queue."""

@@ -18,6 +18,8 @@ def test_healthz_answers_ok_when_the_database_answers(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json()["status"] == "ok"
+    # One process, no REDIS_URL: no message queue to depend on.
+    assert response.get_json()["message_queue"] == "off"
 
 
 def test_healthz_answers_503_when_the_database_does_not(tmp_path, monkeypatch):
@@ -27,6 +29,7 @@ def test_healthz_answers_503_when_the_database_does_not(tmp_path, monkeypatch):
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["status"] == "error"
+    assert response.get_json()["database"] == "unreachable"
 
 
 def test_production_refuses_to_start_without_secret_key(tmp_path, monkeypatch):

@@ -300,3 +300,23 @@ def test_a_change_reaches_only_the_phones_whose_ticket_it_moved(app, api, query)
     walk_in(api, name="又一位", phone="13700137001")
     assert [len(received(phone, "/ticket", "ticket")) for phone in phones[1:]] == [1, 1]
     assert newcomer["ticket"] != visitors[0]["ticket"]
+
+
+def test_a_republish_sends_every_screen_its_state_again(app, api):
+    """When the message queue returns, each process sends its screens the current state again,
+    changed or not: the boards, every waiting phone, and the phone of a visitor already called (the
+    call may have been made on another process while the queue was down)."""
+    from lobby.realtime import realtime
+
+    visitors = [walk_in(api, name=f"访客{i}", phone=f"1390013900{i}") for i in range(2)]
+    api.post("/api/v1/consultants/amy/call-next")
+    phones = [socketio.test_client(app, namespace="/ticket", auth={"token": v["ticket_url"].rsplit("/", 1)[1]})
+              for v in visitors]
+    board = display_client(app)
+    for phone in phones:
+        received(phone, "/ticket", "ticket")
+    received(board, "/display")
+    realtime.republish()
+    states = [[m["args"][0]["status"] for m in received(phone, "/ticket", "ticket")] for phone in phones]
+    assert sorted(states) == [["called"], ["waiting"]]
+    assert received(board, "/display", "board")

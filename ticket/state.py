@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lobby import queue_state
+from lobby.domain import events
 from lobby.domain.waits import QueueSnapshot
 from lobby.extensions import db, socketio
 from lobby.models import Visit, VisitStatus
@@ -61,10 +62,17 @@ class SentStates:
 _sent: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # per database engine
 
 
+def forget() -> None:
+    """What was sent is no longer known to have arrived: the next publish sends every phone its state."""
+    _sent.pop(db.engine, None)
+
+
 def publish(session: Session, batch, snapshot: QueueSnapshot, version: int) -> None:
     """The phones of the visits that changed, and of every waiting visitor whose position or wait
     moved, get their own state; the others are left alone."""
     changed = {evt.data["visit"] for evt in batch if "visit" in evt.data}
+    if any(evt.name == events.REPUBLISHED for evt in batch):  # everyone in play, the called too
+        changed |= {v.public_id for v in snapshot.active}
     waiting_ids = {v.public_id for v in snapshot.waiting}
     others = changed - waiting_ids
     visits = list(snapshot.waiting)

@@ -23,6 +23,10 @@ Subscriber = Callable[[list["DomainEvent"]], None]
 _subscribers: list[Subscriber] = []
 
 
+# Not a change: every screen is to get the current state again (the message queue came back).
+REPUBLISHED = "queue.republished"
+
+
 @dataclass(frozen=True)
 class DomainEvent:
     name: str
