@@ -1,4 +1,5 @@
-"""Command line: flask --app wsgi <command> (db upgrade, seed-demo, create-staff, create-api-key, purge)."""
+"""Command line: flask --app wsgi <command> (db upgrade, seed-demo, create-staff, create-api-key, purge,
+backup, restore)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,38 @@ from .models import Role, Staff
 
 
 def register_cli(app: Flask) -> None:
+    register_backup_cli(app)
     register_privacy_cli(app)
     register_day_cli(app)
     register_replay_cli(app)
+
+
+def register_backup_cli(app: Flask) -> None:
+    from . import backup as backups
+
+    @app.cli.command("backup")
+    @click.argument("path", type=click.Path(dir_okay=False))
+    def backup_command(path: str):
+        """Write a backup of the clinic's data to PATH, while the server runs (SQLite: a SQLite file;
+        PostgreSQL: a pg_dump archive)."""
+        try:
+            written = backups.backup(db.engine, path)
+        except backups.BackupError as err:
+            raise click.ClickException(str(err)) from None
+        click.echo(f"backup written: {written} ({written.stat().st_size} bytes, "
+                   f"{backups.visits_in(db.engine)} visits)")
+
+    @app.cli.command("restore")
+    @click.argument("path", type=click.Path(dir_okay=False))
+    @click.option("--replace", is_flag=True, help="Overwrite a database that already holds visits.")
+    def restore_command(path: str, replace: bool):
+        """Restore a backup made by `backup` into this server's database. Stop the server first; run
+        `db upgrade` after, if the backup is of an older version."""
+        try:
+            held = backups.restore(db.engine, path, replace=replace)
+        except backups.BackupError as err:
+            raise click.ClickException(str(err)) from None
+        click.echo(f"restored from {path}: {held} visits")
 
 
 def register_replay_cli(app: Flask) -> None:
