@@ -6,6 +6,8 @@ MESSAGES = {
     # input
     "bad_json": _l("The request body must be a JSON object."),
     "request_expired": _l("The system was too busy to finish this in time, and nothing was saved. Please try again."),
+    "idempotency_key_missing": _l("Checked in. Send an Idempotency-Key header with each check-in: "
+                                  "without one, a retry checks the visitor in twice."),
     "field_type": _l("The field %(name)s has the wrong type."),
     "name_required": _l("Please enter a name."),
     "name_too_long": _l("The name is too long (at most 80 characters)."),

@@ -96,6 +96,18 @@ def test_a_repeated_idempotency_key_returns_the_same_ticket(api, query):
     assert query(lambda s: s.query(Visit).count()) == 2
 
 
+def test_a_check_in_without_an_idempotency_key_is_taken_with_a_warning(api):
+    """A caller without a key is not refused (integrations written before keys keep working), but
+    told, in the answer and in a Warning header, that its retries would check the visitor in twice."""
+    unkeyed = check_in(api, WALK_IN)
+    assert unkeyed.status_code == 201
+    assert [w["code"] for w in unkeyed.get_json()["warnings"]] == ["idempotency_key_missing"]
+    assert "Idempotency-Key" in unkeyed.headers["Warning"]
+    keyed = check_in(api, {**WALK_IN, "phone": "13900139001"}, key="desk-2:1")
+    assert keyed.status_code == 201
+    assert "warnings" not in keyed.get_json() and "Warning" not in keyed.headers
+
+
 def test_a_write_past_the_servers_time_limit_saves_nothing_and_its_retry_does(app, api, query):
     """Under overload a request may reach its save after its caller gave up: it is dropped (503, a
     Retry-After), nothing is kept — no visit, no ticket number, no version — and the caller's retry

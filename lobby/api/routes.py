@@ -214,7 +214,12 @@ def check_in():
                                         idempotency_key=key)
 
     visit = lookups.read_again(db.session, checkin.check_in_once(db.session, key, make_visit))
-    return jsonify(visit_json(visit, queue_state.snapshot())), 201
+    answer = visit_json(visit, queue_state.snapshot())
+    if key is None:
+        # Taken, but said: a retry of this request (a timeout, a lost answer) would queue them twice.
+        answer["warnings"] = [{"code": "idempotency_key_missing", "message": message_for("idempotency_key_missing")}]
+        return jsonify(answer), 201, {"Warning": '299 lobby "Idempotency-Key missing: a retry would check in twice"'}
+    return jsonify(answer), 201
 
 
 @bp.get("/queue")
