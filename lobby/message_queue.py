@@ -46,7 +46,7 @@ class ResilientRedisManager(socketio.RedisManager):
     def healthy(self) -> bool:
         return self.subscribed and self._down_since is None
 
-    def _failed(self, what: str, exc: Exception) -> None:
+    def failed(self, what: str, exc: Exception) -> None:
         now = time.monotonic()
         with self._lock:
             self._failures += 1
@@ -83,7 +83,7 @@ class ResilientRedisManager(socketio.RedisManager):
             published = self.redis.publish(self.channel, self.json.dumps(data))
         except Exception as exc:  # the local screens have it already; the others get the re-publish
             self.connected = False
-            self._failed("publish", exc)
+            self.failed("publish", exc)
             return None
         self.recovered()
         return published
@@ -99,7 +99,7 @@ class ResilientRedisManager(socketio.RedisManager):
                 raise ConnectionError("the subscription ended")
             except Exception as exc:
                 self.subscribed = False
-                self._failed("subscribe", exc)
+                self.failed("subscribe", exc)
                 time.sleep(RETRY_SECONDS)
 
     def recovered(self) -> None:
@@ -124,7 +124,7 @@ def status(app) -> str:
     try:  # the subscription may not have noticed yet: ask Redis itself, briefly
         manager.pinger().ping()
     except Exception as exc:
-        manager._failed("ping", exc)
+        manager.failed("ping", exc)
         return "unreachable"
     manager.recovered()
     return "ok"

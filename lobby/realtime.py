@@ -63,25 +63,22 @@ class Realtime:
         if not batch:
             return
         self._announce(batch)
-        if self.interval <= 0:
-            self._publish_now(batch)
-            return
-        with self._lock:
-            self._pending.extend(batch)
-        self._ensure_running()
-        self._wake.set()
+        self._enqueue(batch)
 
     def republish(self) -> None:
         """Every board, phone and panel gets the current state again, whether it changed or not:
         the message queue came back, and the other processes' screens missed this one's changes."""
         from ticket import state as phones
 
-        batch = [events.DomainEvent(events.REPUBLISHED)]
         with self.app.app_context():  # (called from the message queue's listener, outside any request)
             phones.forget()
-            if self.interval <= 0:
-                self._publish_now(batch)
-                return
+            self._enqueue([events.DomainEvent(events.REPUBLISHED)])
+
+    def _enqueue(self, batch: list[events.DomainEvent]) -> None:
+        """To the coalescing publisher; at once, in this thread, with an interval of 0 (tests)."""
+        if self.interval <= 0:
+            self._publish_now(batch)
+            return
         with self._lock:
             self._pending.extend(batch)
         self._ensure_running()
