@@ -15,9 +15,10 @@ import sqlite3
 import subprocess
 import tempfile
 from pathlib import Path
+from urllib.request import pathname2url
 
 from sqlalchemy import inspect, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 PG_DUMP_HEADER = b"PGDMP"
@@ -29,10 +30,10 @@ class BackupError(Exception):
 
 def backup(engine: Engine, target: str | os.PathLike) -> Path:
     target = Path(target)
-    if target.parent and not target.parent.exists():
+    if not target.parent.is_dir():
         raise BackupError(f"no such folder: {target.parent}")
     # Written beside the target, then moved into place: a crash never leaves half a backup under its name.
-    partial = Path(tempfile.mkstemp(prefix=target.name + ".", suffix=".partial", dir=target.parent or ".")[1])
+    partial = Path(tempfile.mkstemp(prefix=target.name + ".", suffix=".partial", dir=target.parent)[1])
     try:
         if engine.url.get_backend_name() == "sqlite":
             _sqlite_copy(_sqlite_path(engine), partial)
@@ -92,8 +93,12 @@ def _sqlite_path(engine: Engine) -> Path:
     return Path(database)
 
 
+def _read_only(path: Path) -> sqlite3.Connection:
+    return sqlite3.connect(f"file:{pathname2url(str(path.resolve()))}?mode=ro", uri=True)
+
+
 def _sqlite_copy(source: Path, target: Path) -> None:
-    src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    src = _read_only(source)
     dst = sqlite3.connect(target)
     try:
         with dst:
@@ -106,7 +111,7 @@ def _sqlite_copy(source: Path, target: Path) -> None:
 
 
 def _check_sqlite_backup(source: Path) -> None:
-    connection = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    connection = _read_only(source)
     try:
         if connection.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
             raise BackupError(f"{source} is damaged (SQLite's integrity check fails)")
@@ -124,8 +129,7 @@ def _check_sqlite_backup(source: Path) -> None:
 
 def _libpq_url(engine: Engine) -> str:
     """The database's address for pg_dump/pg_restore, without its password (given by PGPASSWORD)."""
-    url = make_url(str(engine.url.render_as_string(hide_password=False)))
-    return url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    return engine.url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
 
 
 def _run(command: list[str], engine: Engine) -> None:

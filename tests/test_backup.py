@@ -49,7 +49,8 @@ def test_a_backup_restored_into_a_fresh_instance_holds_the_same_visits(app, api,
     before = visits_of(app)
     assert len(before) == 2
 
-    path = tmp_path / "lobby.backup"
+    path = tmp_path / "nightly #1?" / "lobby.backup"  # characters a SQLite URI would misread
+    path.parent.mkdir()
     done = run(app, "backup", str(path))
     assert done.exit_code == 0, done.output
     assert "2 visits" in done.output
