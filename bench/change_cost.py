@@ -6,7 +6,9 @@
 
 In-process (Flask's test client), SQLite in a temporary folder, publishes at once (no coalescing),
 the frozen clock of the tests. Prints the median and p90 milliseconds of each change, and how many
-times the queue was read per change (lobby/queue_state.py).
+times the queue was read per change (lobby/queue_state.py). Every other call carries an
+Idempotency-Key (saved with the call, its answer kept after it: lobby/idempotency.py); the last
+column pair is the calls with a key and the calls without, side by side in the same run.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ def measure(waiting: int, repeat: int) -> dict:
     web = app.test_client()
     headers = {"Authorization": f"Bearer {key}"}
     check_ins, calls, reads, call_reads = [], [], [], []
+    keyed, unkeyed = [], []
     for i in range(repeat):
         now[0] += dt.timedelta(seconds=1)  # a busy morning: a change every second or so
         before = queue_state.reads
@@ -65,8 +68,10 @@ def measure(waiting: int, repeat: int) -> dict:
         reads.append(queue_state.reads - before)
         before = queue_state.reads
         started = time.perf_counter()
-        response = web.post("/api/v1/consultants/amy/call-next", headers=headers)
+        with_key = {"Idempotency-Key": f"bench-call-{i:06d}"} if i % 2 == 0 else {}
+        response = web.post("/api/v1/consultants/amy/call-next", headers={**headers, **with_key})
         calls.append((time.perf_counter() - started) * 1000)
+        (keyed if with_key else unkeyed).append(calls[-1])
         call_reads.append(queue_state.reads - before)
         assert response.status_code == 200, response.get_json()
 
@@ -74,7 +79,8 @@ def measure(waiting: int, repeat: int) -> dict:
         ordered = sorted(values)
         return statistics.median(values), ordered[int(0.9 * (len(ordered) - 1))]
     return {"waiting": waiting, "check_in": summary(check_ins), "call": summary(calls),
-            "reads": statistics.mean(reads), "call_reads": statistics.mean(call_reads)}
+            "reads": statistics.mean(reads), "call_reads": statistics.mean(call_reads),
+            "keyed": statistics.median(keyed), "unkeyed": statistics.median(unkeyed)}
 
 
 def main() -> None:
@@ -82,11 +88,13 @@ def main() -> None:
     parser.add_argument("--waiting", type=int, nargs="+", default=[60, 300, 900])
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
-    print(f"{'waiting':>8} {'check-in p50 ms':>16} {'p90':>7} {'reads':>6} {'call p50 ms':>12} {'p90':>7} {'reads':>6}")
+    print(f"{'waiting':>8} {'check-in p50 ms':>16} {'p90':>7} {'reads':>6} {'call p50 ms':>12} {'p90':>7} {'reads':>6} "
+          f"{'keyed':>6} {'unkeyed':>8}")
     for waiting in args.waiting:
         r = measure(waiting, args.repeat)
         print(f"{r['waiting']:>8} {r['check_in'][0]:>16.1f} {r['check_in'][1]:>7.1f} {r['reads']:>6.2f} "
-              f"{r['call'][0]:>12.1f} {r['call'][1]:>7.1f} {r['call_reads']:>6.2f}", flush=True)
+              f"{r['call'][0]:>12.1f} {r['call'][1]:>7.1f} {r['call_reads']:>6.2f} "
+              f"{r['keyed']:>6.1f} {r['unkeyed']:>8.1f}", flush=True)
 
 
 if __name__ == "__main__":

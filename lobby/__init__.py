@@ -89,9 +89,19 @@ def _close_past_days_by_itself(app: Flask) -> None:
         checked["from"], checked["until"] = clock.day_bounds(clinic_day(db.session, now), clinic_zone(db.session))
 
 
+class Lobby(Flask):
+    def dispatch_request(self):
+        # After every before-request hook (some write: a day closed, a session ended) and just
+        # before the view: only the view's own writes claim the request's idempotency key.
+        from . import idempotency
+
+        idempotency.arm()
+        return super().dispatch_request()
+
+
 def create_app(test_config: dict | None = None) -> Flask:
     """The app factory."""
-    app = Flask(
+    app = Lobby(
         __name__,
         instance_path=os.environ.get("LOBBY_INSTANCE_PATH") or None,
         instance_relative_config=True,
@@ -145,6 +155,9 @@ def create_app(test_config: dict | None = None) -> Flask:
             finally:
                 getattr(source, "close", lambda: None)()
         return response
+    from . import idempotency
+
+    idempotency.init_app(app)  # after compression: it keeps answers as the views made them
     htmx.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "admin.login"

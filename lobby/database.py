@@ -17,6 +17,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import scoped_session
 
+from . import idempotency
 from .domain.errors import RequestExpired
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -86,7 +87,8 @@ def write_transaction(session):
     Whatever transaction the session had (reads) is ended first, so the write
     transaction starts with the write lock on SQLite and sees current data.
     Domain events recorded in the block are published after the commit. A request past its time
-    limit is rolled back instead (RequestExpired): its caller retries with the same key.
+    limit is rolled back instead (RequestExpired): its caller retries with the same key. The
+    request's idempotency key is saved in the first such transaction (lobby/idempotency.py).
     """
     if isinstance(session, scoped_session):
         session = session()
@@ -96,12 +98,14 @@ def write_transaction(session):
         session.commit()
     session.connection(execution_options={WRITE_OPTION: True})
     try:
+        idempotency.claim(session)  # the request's key, if it carries one, saved with the change
         yield session
         if past_time_limit():
             raise RequestExpired()
         session.commit()
     except BaseException:
         session.rollback()
+        idempotency.unclaim()
         raise
 
 

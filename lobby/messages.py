@@ -5,6 +5,11 @@ from flask_babel import lazy_gettext as _l
 MESSAGES = {
     # input
     "bad_json": _l("The request body must be a JSON object."),
+    "request_in_progress": _l("This was already received and is being done, or was done. Please look at the screen "
+                              "again before trying once more."),
+    "idempotency_key_reused": _l("This request key was already used for something else. Reload the page and try again."),
+    "bad_idempotency_key": _l("The request key is not valid: 8 to 80 letters, digits, dots, colons, hyphens or "
+                              "underscores."),
     "request_expired": _l("The system was too busy to finish this in time, and nothing was saved. Please try again."),
     "idempotency_key_missing": _l("Checked in. Send an Idempotency-Key header with each check-in: "
                                   "without one, a retry checks the visitor in twice."),

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Enum,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     Time,
@@ -644,3 +645,22 @@ class QueueVersion(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RequestKey(db.Model):
+    """A write already done, by the idempotency key its request carried (lobby/idempotency.py): saved
+    in the transaction of the change itself, so a retry finds it exactly when the change was made.
+    Its first answer is kept to be sent again; keys go when their day is closed."""
+
+    __tablename__ = "request_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    # Who sent it ("staff:7", "api:front-desk", "public"): a key is never answered to anyone else.
+    owner: Mapped[str] = mapped_column(String(80))
+    request_line: Mapped[str] = mapped_column(String(400))  # "POST /admin/call-next"
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # The first answer, once sent (None: the change was saved, its answer was not; or still on its way).
+    status: Mapped[int | None] = mapped_column(Integer)
+    headers: Mapped[dict | None] = mapped_column(JSON)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)

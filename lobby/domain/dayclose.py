@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import delete, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import (
@@ -20,6 +20,7 @@ from ..models import (
     AppointmentStatus,
     DayClose,
     DutyStatus,
+    RequestKey,
     Staff,
     Visit,
     VisitKind,
@@ -52,6 +53,8 @@ def close_day(session: Session, day: dt.date, *, actor: Actor, now: dt.datetime 
     session.add(record)
     queued = sum(1 for v in still_here if v.kind != VisitKind.COMPANION)
     missed = _bookings_not_kept(session, day, now)
+    # The day's writes will not be sent again: their idempotency keys and kept answers go.
+    session.execute(delete(RequestKey).where(RequestKey.created_at < clock.day_bounds(day, clinic_zone(session))[1]))
     audit(session, actor, "close_day", None, day=day.isoformat(), visits=queued, no_shows=missed)
     events.record(session, "day.closed", day=day.isoformat())
     session.flush()

@@ -19,6 +19,7 @@ from ..models import (
     HealthQuestionnaire,
     PartnerRegistration,
     Reassignment,
+    RequestKey,
     Visit,
     WebhookDelivery,
 )
@@ -109,6 +110,8 @@ def erase_client(session: Session, client: Client, *, actor: Actor, now: dt.date
     _forget_visits(session, visit_ids)
     _forget_client(session, client, now or clock.utcnow())
     _forget_in_outbox(session, {client.public_id})
+    # The kept first answers of today's writes (lobby/idempotency.py) may show them: all go.
+    session.execute(update(RequestKey).where(RequestKey.body.is_not(None)).values(body=None, headers=None))
     # The audit trail names the client's opaque id only, never what was erased.
     audit(session, actor, "erase", None, client=client.public_id)
     session.flush()
