@@ -5,7 +5,9 @@
   data- attributes in static/js), so an injected <script> or onclick never runs.
 - frame-ancestors 'none': no page may be framed (click-jacking), except the queue
   board, which a clinic's signage system may frame (LOBBY_BOARD_FRAME_ANCESTORS).
-- Referrer-Policy: no-referrer, since ticket and booking tokens travel in URLs.
+- Referrer-Policy: same-origin, since ticket and booking tokens travel in URLs: they never
+  leave the site, while its own forms still send the Referer that Flask-WTF's CSRF check
+  demands over HTTPS (with no-referrer, every form behind the TLS proxy was refused).
 - X-Content-Type-Options: nosniff; HSTS when LOBBY_ENV=production.
 - Pages with personal data (desk, kiosk, a visitor's ticket, the API) are never
   cached: Cache-Control: no-store.
@@ -94,7 +96,7 @@ def init_app(app: Flask) -> None:
         headers.setdefault("Content-Security-Policy", board_policy if board else page_policy)
         if not board:
             headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Referrer-Policy", "no-referrer")
+        headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("X-Content-Type-Options", "nosniff")
         if production:
             headers.setdefault("Strict-Transport-Security", HSTS)

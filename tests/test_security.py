@@ -43,7 +43,7 @@ def test_security_headers_on_every_surface(app, api, visit):
         policy = headers["Content-Security-Policy"]
         assert "script-src 'self'" in policy and "unsafe-inline" not in policy and "unsafe-eval" not in policy, name
         assert "object-src 'none'" in policy and "base-uri 'none'" in policy, name
-        assert headers["Referrer-Policy"] == "no-referrer", name
+        assert headers["Referrer-Policy"] == "same-origin", name
         assert headers["X-Content-Type-Options"] == "nosniff", name
         if name == "board":
             assert "frame-ancestors 'none'" in policy and "X-Frame-Options" not in headers
