@@ -83,7 +83,10 @@ def build_board(session: Session, snapshot: QueueSnapshot, day: dt.date, clinic_
         (Call(v.ticket, v.line.code, v.consultant.room if v.consultant else None,
               v.consultant.display_name if v.consultant else None, shown_name(v), _called_at(v),
               v.recall_count > 0)
-         for v in called),
+         # A visit read waiting earlier in this same read (PostgreSQL's read committed: each
+         # statement sees the latest commits) keeps what it was read with: its call shows at
+         # the publish its own commit brings.
+         for v in called if v.called_at is not None or v.recalled_at is not None),
         key=lambda c: c.at, reverse=True,
     )[:RECENT_CALLS]
     lines = []
