@@ -4,6 +4,7 @@ transaction of each change, so no screen ever goes back, whichever process made 
 
 import json
 import re
+import threading
 import urllib.request
 
 import pytest
@@ -289,3 +290,28 @@ def test_a_check_in_reads_the_settings_once_and_writes_a_new_client_once(app, ap
     assert [s for s in statements if "FROM visits LEFT OUTER JOIN lines" in s]  # the answer's read back
     # 45 before the settings and the read-backs were shared (the publish's own included)
     assert len(statements) <= 34, "\n".join(s[:90] for s in statements)
+
+
+def test_a_call_committed_in_the_middle_of_one_board_read_does_not_break_it(app, api, frozen_clock):
+    """PostgreSQL (read committed): the board's query of calls sees a call committed after the same
+    read loaded that visit waiting; the visit it holds is the waiting one. It must not fail (it was
+    a 500 and a skipped publish); the call shows at the publish its own commit brings."""
+    from display.board import build_board
+    from lobby.domain import clock
+    from lobby.domain.settings import clinic_day
+    from lobby.domain.waits import QueueSnapshot
+
+    walk_in(api)
+    with app.app_context():
+        day = clinic_day(db.session)
+        snapshot = QueueSnapshot(db.session, day, clock.utcnow())
+        assert [v.ticket for v in snapshot.waiting] == ["A001"]
+        held = db.session.query(Visit).all()  # loaded waiting in this read, as the state's read does
+        assert [v.called_at for v in held] == [None]
+        answers = []  # the call, through another session: a thread has an app context of its own
+        caller = threading.Thread(target=lambda: answers.append(api.post("/api/v1/consultants/amy/call-next")))
+        caller.start()
+        caller.join()
+        assert answers[0].status_code == 200
+        board = build_board(db.session, snapshot, day, "Clinic", show_masked_names=True)
+        assert [c.ticket for c in board.calls] in ([], ["A001"])
