@@ -9,14 +9,16 @@ retry after a timeout — then gets the first answer again instead of, say, call
 visitor. The first answer is stored just after it is made (`remember`); a retry that arrives
 before that, or after a crash in between, is told the request was already received (409).
 
-A key answers only its owner (the staff member, the API key, or the public screens) and only
-for the same method and path; any other use is refused (422). The check-ins keep keys of their
+Keys are per owner (the staff member, the API key, or the public screens): one never answers
+another. The same key for another method, path or content is refused (422). The check-ins keep keys of their
 own on the visit (OWN_KEYS); logging in and out take none.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import re
 from dataclasses import dataclass
 
@@ -36,15 +38,17 @@ FIELD = "idempotency_key"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 # Endpoints whose key is the visit's own (Visit.idempotency_key, lobby/domain/checkin.py).
 OWN_KEYS = {"api.check_in", "kiosk.finish", "admin.register_visitor"}
-# Logging in and out: their answer is the session cookie, which a repeat must not hand out again.
-UNKEYED = OWN_KEYS | {"admin.login", "admin.logout"}
-VALID_KEY = re.compile(r"[A-Za-z0-9_\-.:]{8,80}")
+# Answers that set a cookie (a staff session, a lobby tablet's mark): a repeat could not hand it out again.
+UNKEYED = OWN_KEYS | {"admin.login", "admin.logout", "admin.register_kiosk"}
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+VALID_KEY = re.compile(r"[A-Za-z0-9_\-.:+/=]{8,80}")  # base64 and UUIDs too
 # The headers of an answer that a repeat must carry too (htmx acts on its HX-* headers).
 KEPT_HEADERS = ("Content-Type", "Location", "Warning", "HX-Trigger", "HX-Trigger-After-Swap",
                 "HX-Trigger-After-Settle", "HX-Redirect", "HX-Refresh", "HX-Retarget", "HX-Reswap",
                 "HX-Reselect", "HX-Push-Url", "HX-Replace-Url", "HX-Location")
 LARGEST_KEPT_ANSWER = 512 * 1024  # bytes; a larger first answer is not kept (a repeat gets 409)
 _ARMED, _CLAIMED = "lobby_request_key", "lobby_request_key_claimed"
+log = logging.getLogger("lobby.idempotency")
 
 
 class BadKey(Exception):
@@ -63,20 +67,31 @@ class Replay(Exception):
 class Armed:
     key: str
     request_line: str
+    fingerprint: str  # of what was sent: the same key with other content is another request
 
 
 def arm() -> None:
     """Note the key of the request about to be dispatched to its view (none for reads, none for the
     endpoints with keys of their own). Only the view's writes claim it: not a before-request hook's."""
-    if request.method in SAFE_METHODS or request.endpoint in UNKEYED:
+    if request.method in SAFE_METHODS or request.endpoint is None or request.endpoint in UNKEYED:
         return
-    key = request.headers.get(HEADER) or (request.form.get(FIELD) if request.mimetype in (
-        "application/x-www-form-urlencoded", "multipart/form-data") else None)
+    key = request.headers.get(HEADER) or (request.form.get(FIELD) if request.mimetype in FORM_TYPES else None)
     if not key:
         return
     if not VALID_KEY.fullmatch(key.strip()):
         raise BadKey()
-    setattr(g, _ARMED, Armed(key.strip(), f"{request.method} {request.path}"[:400]))
+    setattr(g, _ARMED, Armed(key.strip(), f"{request.method} {request.path}"[:400], fingerprint()))
+
+
+def fingerprint() -> str:
+    """What the request asks, whatever its CSRF token: a form's fields and files' names, else its body."""
+    if request.mimetype in FORM_TYPES:
+        fields = sorted((k, v) for k, v in request.form.items(multi=True) if k not in ("csrf_token", FIELD))
+        files = sorted((k, f.filename or "") for k, f in request.files.items(multi=True))
+        sent = json.dumps([fields, files], ensure_ascii=False).encode()
+    else:
+        sent = request.get_data(cache=True)
+    return hashlib.sha256(sent).hexdigest()
 
 
 def owner() -> str:
@@ -97,17 +112,19 @@ def claim(session: Session) -> None:
     armed: Armed | None = g.get(_ARMED)
     if armed is None or g.get(_CLAIMED):
         return
-    done = session.scalar(select(RequestKey).where(RequestKey.key == armed.key))
+    who = owner()
+    done = session.scalar(select(RequestKey).where(RequestKey.owner == who, RequestKey.key == armed.key))
     if done is not None:
         raise Replay(done)
-    record = RequestKey(key=armed.key, owner=owner(), request_line=armed.request_line)
+    record = RequestKey(key=armed.key, owner=who, request_line=armed.request_line, fingerprint=armed.fingerprint)
     session.add(record)
     try:
         # A twin still on its way (another process) holds the key: this waits for its commit.
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise Replay(session.scalar(select(RequestKey).where(RequestKey.key == armed.key))) from None
+        raise Replay(session.scalar(select(RequestKey).where(RequestKey.owner == who,
+                                                             RequestKey.key == armed.key))) from None
     setattr(g, _CLAIMED, record.id)
 
 
@@ -120,20 +137,21 @@ def unclaim() -> None:
 def remember(response: Response) -> Response:
     """After the view: keep the answer of a write whose key was saved, for its repeats."""
     claimed = g.pop(_CLAIMED, None)
+    g.pop(_ARMED, None)  # the keeping below must not claim the key again
     if claimed is None or response.status_code >= 500 or response.direct_passthrough or response.is_streamed:
         return response
     body = response.get_data()
     if len(body) > LARGEST_KEPT_ANSWER:
         return response
     headers = {name: response.headers[name] for name in KEPT_HEADERS if name in response.headers}
-    from .database import WRITE_OPTION
+    from .database import write_transaction
 
-    # Its own short transaction: the request's session may be anywhere by now.
-    with db.engine.connect() as connection:
-        connection = connection.execution_options(**{WRITE_OPTION: True})
-        with connection.begin():
-            connection.execute(update(RequestKey).where(RequestKey.id == claimed).values(
+    try:  # a short transaction of the request's own session, after the change's
+        with write_transaction(db.session) as session:
+            session.execute(update(RequestKey).where(RequestKey.id == claimed).values(
                 status=response.status_code, headers=headers, body=body))
+    except Exception:  # the change is made: its answer goes out, its repeats are told 409
+        log.warning("the answer of %s was not kept for its repeats", request.path, exc_info=True)
     return response
 
 
@@ -142,9 +160,9 @@ def replay(done: RequestKey | None) -> Response:
     if done is None:  # the twin that held the key rolled back after all: send it again
         return _refusal("request_in_progress", 409)
     armed: Armed | None = g.get(_ARMED)
-    if done.owner != owner() or armed is None or done.request_line != armed.request_line:
+    if armed is None or done.request_line != armed.request_line or done.fingerprint != armed.fingerprint:
         return _refusal("idempotency_key_reused", 422)
-    if done.status is None:
+    if done.status is None or done.body is None:  # not kept (too large), or blanked by an erasure
         return _refusal("request_in_progress", 409)
     response = Response(done.body or b"", status=done.status, headers=done.headers or {})
     response.headers["Idempotent-Replayed"] = "true"

@@ -653,12 +653,14 @@ class RequestKey(db.Model):
     Its first answer is kept to be sent again; keys go when their day is closed."""
 
     __tablename__ = "request_keys"
+    __table_args__ = (UniqueConstraint("owner", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(80), unique=True)
-    # Who sent it ("staff:7", "api:front-desk", "public"): a key is never answered to anyone else.
+    key: Mapped[str] = mapped_column(String(80))
+    # Who sent it ("staff:7", "api:front-desk", "public"): keys are theirs, never answered to anyone else.
     owner: Mapped[str] = mapped_column(String(80))
     request_line: Mapped[str] = mapped_column(String(400))  # "POST /admin/call-next"
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of what was sent
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     # The first answer, once sent (None: the change was saved, its answer was not; or still on its way).
     status: Mapped[int | None] = mapped_column(Integer)

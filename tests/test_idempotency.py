@@ -43,25 +43,71 @@ def test_the_desk_calling_next_twice_with_one_key_calls_one_visitor(app, api, qu
     assert called(query) == ["A001", "A002"]
 
 
-def test_a_key_answers_only_its_owner_and_its_own_request(app, api, query, frozen_clock):
+def test_a_key_is_its_owners_and_answers_only_the_same_request(app, api, query, frozen_clock):
     walk_in(api)
     walk_in(api, name="李雪", phone="13900139000")
     desk, desk_token = login(app)
     amy_web, amy_token = login(app, "amy")
     assert call_next(desk, desk_token, staff_id(query, "amy"), key="shared-key-1").status_code == 200
 
-    other_staff = call_next(amy_web, amy_token, staff_id(query, "amy"), key="shared-key-1")
-    assert other_staff.status_code == 422
-    other_request = desk.post(f"/admin/rotation/{staff_id(query, 'bea')}/duty", data={"status": "away"},
-                              headers={"HX-Request": "true", "X-CSRFToken": desk_token,
-                                       "Idempotency-Key": "shared-key-1"})
+    # Another person's key of the same spelling is theirs: their own call, never the desk's answer.
+    theirs = call_next(amy_web, amy_token, staff_id(query, "amy"), key="shared-key-1")
+    assert "Idempotent-Replayed" not in theirs.headers
+    assert theirs.status_code == 409 and called(query) == ["A001"]  # amy has a visitor called already
+
+    def duty(status, key):
+        return desk.post(f"/admin/rotation/{staff_id(query, 'bea')}/duty", data={"status": status},
+                         headers={"HX-Request": "true", "X-CSRFToken": desk_token, "Idempotency-Key": key})
+
+    other_request = duty("away", "shared-key-1")
     assert other_request.status_code == 422
     assert "请求编号已用于另一项操作" in other_request.get_data(as_text=True)  # in the desk's language
-    assert called(query) == ["A001"]
+    assert duty("away", "duty-key-01").status_code == 200
+    other_content = duty("off", "duty-key-01")  # the same key, another choice: not done, and said
+    assert other_content.status_code == 422
+    assert query(lambda s: s.scalars(select(Staff.duty_status).where(Staff.username == "bea")).one()).value == "away"
 
-    bad = call_next(desk, desk_token, staff_id(query, "amy"), key="short")
+    bad = call_next(desk, desk_token, staff_id(query, "bea"), key="short")
     assert bad.status_code == 400
     assert called(query) == ["A001"]
+
+
+def test_an_answer_that_could_not_be_kept_still_goes_out(app, api, query, frozen_clock):
+    """The change is saved with its key; keeping its answer fails (the database refuses): the answer
+    still goes out, and a repeat is told the request was received, never done twice."""
+    from sqlalchemy import event
+
+    from lobby.extensions import db
+
+    walk_in(api)
+    walk_in(api, name="李雪", phone="13900139000")
+    web, token = login(app)
+
+    def refuse_keeping(conn, cursor, statement, parameters, context, executemany):
+        if statement.startswith("UPDATE request_keys"):
+            raise RuntimeError("the database refused")
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", refuse_keeping)
+    try:
+        first = call_next(web, token, staff_id(query, "amy"), key="kept-not-001")
+        again = call_next(web, token, staff_id(query, "amy"), key="kept-not-001")
+    finally:
+        event.remove(engine, "before_cursor_execute", refuse_keeping)
+    assert first.status_code == 200 and "A001" in first.get_data(as_text=True)
+    assert again.status_code == 409 and again.headers["HX-Reswap"] == "none"
+    assert called(query) == ["A001"]
+
+
+def test_registering_a_lobby_tablet_takes_no_key(app, api, query):
+    """Its answer is a cookie: a repeat must register again, not answer without it."""
+    web, token = login(app, "admin")
+    headers = {"X-CSRFToken": token, "Idempotency-Key": "kiosk-register-1"}
+    for _ in range(2):
+        response = web.post("/admin/settings/kiosk/register", headers=headers)
+        assert response.status_code == 200 and "lobby_kiosk=" in response.headers.get("Set-Cookie", "")
+    assert query(lambda s: s.scalar(select(func.count()).select_from(RequestKey))) == 0
 
 
 def test_a_write_that_failed_leaves_its_key_free_for_the_retry(app, api, query, frozen_clock):
@@ -122,7 +168,9 @@ def test_keys_go_with_their_day_and_an_erasure_blanks_kept_answers(app, api, que
 
     query(finish_and_erase)
     blanked = query(lambda s: s.scalars(select(RequestKey)).one())
-    assert blanked.body is None and blanked.status == 200
+    assert blanked.body is None and blanked.status is None
+    repeat = call_next(web, token, staff_id(query, "amy"), key="day-one-call")
+    assert repeat.status_code == 409 and "欧阳" not in repeat.get_data(as_text=True)
 
     frozen_clock.advance(days=1)
     query(lambda s: (dayclose.close_past_days(s, actor=dayclose.SYSTEM), s.commit()))

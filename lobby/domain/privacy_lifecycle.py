@@ -110,8 +110,10 @@ def erase_client(session: Session, client: Client, *, actor: Actor, now: dt.date
     _forget_visits(session, visit_ids)
     _forget_client(session, client, now or clock.utcnow())
     _forget_in_outbox(session, {client.public_id})
-    # The kept first answers of today's writes (lobby/idempotency.py) may show them: all go.
-    session.execute(update(RequestKey).where(RequestKey.body.is_not(None)).values(body=None, headers=None))
+    # The kept first answers of today's writes (lobby/idempotency.py) may show them: all go (their
+    # repeats are told the request was received, 409, instead).
+    session.execute(update(RequestKey).where(RequestKey.body.is_not(None)).values(body=None, headers=None,
+                                                                                     status=None))
     # The audit trail names the client's opaque id only, never what was erased.
     audit(session, actor, "erase", None, client=client.public_id)
     session.flush()

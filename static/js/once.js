@@ -14,17 +14,32 @@
     return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
 
-  function keyOf(elt) {
-    if (!keys.has(elt)) keys.set(elt, newKey());
-    return keys.get(elt);
+  // The same element sending other values (another button of the same form, a field changed) is
+  // another request: a key of its own.
+  function keyOf(elt, sent) {
+    const known = keys.get(elt);
+    if (known && known.sent === sent) return known.key;
+    const key = newKey();
+    keys.set(elt, {key, sent});
+    return key;
+  }
+
+  function whatIsSent(formData) {
+    if (!formData) return "";
+    const fields = [];
+    formData.forEach((value, name) => {
+      if (name !== "csrf_token" && name !== "idempotency_key") fields.push(name + "=" + (typeof value === "string" ? value : value.name));
+    });
+    return fields.sort().join("&");
   }
 
   document.addEventListener("htmx:configRequest", (event) => {
     if (!WRITES.has(String(event.detail.verb).toLowerCase())) return;
-    event.detail.headers["Idempotency-Key"] = keyOf(event.detail.elt);
+    event.detail.headers["Idempotency-Key"] = keyOf(event.detail.elt, whatIsSent(event.detail.formData));
   });
-  // An answer came (any status but none at all or a server failure): the request is over, and what
-  // the element sends next is another one. No answer: the key stays for the retry.
+  // An answer came: the request is over, and what the element sends next is another one. No answer
+  // at all, a server failure or 409 (perhaps "still on its way"): the key stays for the retry (a
+  // key whose request saved nothing is simply used afresh).
   document.addEventListener("htmx:afterRequest", (event) => {
     const status = event.detail.xhr ? event.detail.xhr.status : 0;
     if (status !== 0 && status < 500 && status !== 409) keys.delete(event.detail.elt);
@@ -50,9 +65,15 @@
 
   // Forms sent the classic way (no htmx): the key rides in a hidden field, which a browser's
   // "send again" also repeats.
-  document.addEventListener("submit", (event) => {
+  // A second click while the page is still on its way is not sent at all. (On window: after the
+  // page's own submit handlers, so a form whose confirmation was declined is left alone.)
+  window.addEventListener("submit", (event) => {
     const form = event.target;
     if (event.defaultPrevented || !form.matches("form[method=post i]") || form.hasAttribute("hx-post")) return;
+    if (form.dataset.sending) {
+      event.preventDefault();
+      return;
+    }
     let field = form.querySelector("input[name=idempotency_key]");
     if (!field) {
       field = document.createElement("input");
@@ -60,6 +81,11 @@
       field.name = "idempotency_key";
       form.appendChild(field);
     }
-    field.value = keyOf(form);
+    field.value = keyOf(form, whatIsSent(new FormData(form, event.submitter)));
+    form.dataset.sending = "1";
+  });
+  // Back on a page kept by the browser (back button): its forms may be sent again.
+  window.addEventListener("pageshow", () => {
+    document.querySelectorAll("form[data-sending]").forEach((form) => { delete form.dataset.sending; });
   });
 })();

@@ -1,8 +1,8 @@
 """request keys: every write done once
 
-Revision ID: 4510e041adeb
+Revision ID: 2f73eefb4242
 Revises: 63764b8c07ba
-Create Date: 2026-11-24 02:37:05.553898
+Create Date: 2026-11-24 03:02:19.231718
 
 """
 from alembic import op
@@ -12,7 +12,7 @@ import lobby.models
 
 
 # revision identifiers, used by Alembic.
-revision = '4510e041adeb'
+revision = '2f73eefb4242'
 down_revision = '63764b8c07ba'
 branch_labels = None
 depends_on = None
@@ -25,12 +25,13 @@ def upgrade():
     sa.Column('key', sa.String(length=80), nullable=False),
     sa.Column('owner', sa.String(length=80), nullable=False),
     sa.Column('request_line', sa.String(length=400), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
     sa.Column('created_at', lobby.models.UTCDateTime(), nullable=False),
     sa.Column('status', sa.Integer(), nullable=True),
     sa.Column('headers', sa.JSON(), nullable=True),
     sa.Column('body', sa.LargeBinary(), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_request_keys')),
-    sa.UniqueConstraint('key', name=op.f('uq_request_keys_key'))
+    sa.UniqueConstraint('owner', 'key', name=op.f('uq_request_keys_owner_key'))
     )
     with op.batch_alter_table('request_keys', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_request_keys_created_at'), ['created_at'], unique=False)
