@@ -27,13 +27,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import pytest
-import redis
 
 from lobby.models import ClinicSettings, Line, TicketCounter, Visit
 
 from .serverproc import ServerProcess
+from .test_multiprocess import REDIS_URL, redis_available  # noqa: F401  (a fixture)
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
 ONE, TWO = "one", "two"
 CHECK_INS = 150  # sent by the client threads; one more is the check-in cut off mid-request
 CLIENT_THREADS = 5
@@ -42,14 +41,6 @@ KILL_WHEN_IN_FLIGHT = 2  # kill while requests are on their way, not between the
 REQUEST_TIMEOUT = 5  # seconds: short, so that a request lost with process one is retried soon
 MAX_ATTEMPTS = 10  # per check-in, the first included
 NAMES = ["王芳", "李娜", "张伟", "刘洋", "陈静", "Anna Müller", "John Smith", "Lucía Gómez"]
-
-
-@pytest.fixture
-def redis_available():
-    try:
-        redis.Redis.from_url(REDIS_URL).ping()
-    except redis.ConnectionError:
-        pytest.fail("Redis is not running on 127.0.0.1:6379")
 
 
 @dataclass
@@ -196,8 +187,8 @@ def ticket_counters(session) -> dict:
     return {(session.get(Line, c.line_id).code, c.clinic_day): c.last_number for c in session.query(TicketCounter)}
 
 
-def test_kill_9_of_one_of_two_processes_loses_and_doubles_no_check_in(api, app, query, tmp_path,
-                                                                     redis_available):
+@pytest.mark.usefixtures("redis_available")
+def test_kill_9_of_one_of_two_processes_loses_and_doubles_no_check_in(api, app, query, tmp_path):
     def open_all_day(session):
         session.query(ClinicSettings).one().open_all_day = True  # the servers run on the real clock
         session.commit()

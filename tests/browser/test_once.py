@@ -6,6 +6,22 @@ from ..factories import PASSWORD
 from .test_desk_day import check_in
 
 
+def consultant_page(browser, server, live=True):
+    """Amy's queue in Chromium; `live` False: no Socket.IO, so nothing redraws the list (and its
+    button) between two taps."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
+    if not live:
+        context.route_web_socket("**/socket.io/**", lambda socket: None)
+    page = context.new_page()
+    page.goto(server.url + "/admin/login")
+    page.fill("input[name=username]", "amy")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    if live:
+        page.wait_for_selector('[data-admin][data-connected="1"]')
+    return page
+
+
 def test_a_tap_again_after_a_lost_answer_calls_one_visitor(api, server, browser, query):
     from sqlalchemy import select
 
@@ -13,14 +29,7 @@ def test_a_tap_again_after_a_lost_answer_calls_one_visitor(api, server, browser,
 
     check_in(server, api, "13800138001")
     check_in(server, api, "13800138002", name="李四")
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
-    # No live updates: the list must not be redrawn (with a new button) between the two taps.
-    context.route_web_socket("**/socket.io/**", lambda socket: None)
-    page = context.new_page()
-    page.goto(server.url + "/admin/login")
-    page.fill("input[name=username]", "amy")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    page = consultant_page(browser, server, live=False)
     page.locator('tr[data-ticket="A001"]').wait_for()
 
     keys, lost = [], []
@@ -62,13 +71,7 @@ def test_a_repeat_whose_first_answer_was_lost_with_the_server_says_so(api, serve
     from lobby.models import RequestKey, Visit, VisitStatus
 
     check_in(server, api, "13800138001")
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
-    context.route_web_socket("**/socket.io/**", lambda socket: None)
-    page = context.new_page()
-    page.goto(server.url + "/admin/login")
-    page.fill("input[name=username]", "amy")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    page = consultant_page(browser, server, live=False)
     page.locator('tr[data-ticket="A001"]').wait_for()
 
     def answer_lost_with_the_server(route):
@@ -89,13 +92,7 @@ def test_a_repeat_whose_first_answer_was_lost_with_the_server_says_so(api, serve
 
 
 def test_the_desk_is_told_when_nobody_is_waiting(api, server, browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(server.url + "/admin/login")
-    page.fill("input[name=username]", "amy")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector('[data-admin][data-connected="1"]')
+    page = consultant_page(browser, server)
     with page.expect_response("**/admin/call-next") as answered:
         page.get_by_role("button", name="叫我的下一位").click()
     assert answered.value.status == 409
