@@ -2,7 +2,7 @@
 (the request, the queue read once, the board rendered per room, the broadcast), with 60, 300 and
 900 visitors waiting.
 
-    .venv/bin/python bench/change_cost.py [--waiting 60 300 900] [--repeat 30]
+    .venv/bin/python bench/change_cost.py [--waiting 60 300 900] [--repeat 30] [--check-ins-only]
 
 In-process (Flask's test client), SQLite in a temporary folder, publishes at once (no coalescing),
 the frozen clock of the tests. Prints the median and p90 milliseconds of each change, and how many
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import statistics
 import sys
 import tempfile
@@ -25,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def measure(waiting: int, repeat: int) -> dict:
+def measure(waiting: int, repeat: int, calls: bool = True) -> dict:
     from lobby import create_app, queue_state
     from lobby.api.keys import create_api_key
     from lobby.domain import clock
@@ -66,6 +67,8 @@ def measure(waiting: int, repeat: int) -> dict:
         check_ins.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 201, response.get_json()
         reads.append(queue_state.reads - before)
+        if not calls:
+            continue
         before = queue_state.reads
         started = time.perf_counter()
         with_key = {"Idempotency-Key": f"bench-call-{i:06d}"} if i % 2 == 0 else {}
@@ -76,22 +79,26 @@ def measure(waiting: int, repeat: int) -> dict:
         assert response.status_code == 200, response.get_json()
 
     def summary(values):
+        if not values:
+            return math.nan, math.nan
         ordered = sorted(values)
         return statistics.median(values), ordered[int(0.9 * (len(ordered) - 1))]
     return {"waiting": waiting, "check_in": summary(check_ins), "call": summary(calls),
-            "reads": statistics.mean(reads), "call_reads": statistics.mean(call_reads),
-            "keyed": statistics.median(keyed), "unkeyed": statistics.median(unkeyed)}
+            "reads": statistics.mean(reads), "call_reads": statistics.mean(call_reads) if calls else math.nan,
+            "keyed": summary(keyed)[0], "unkeyed": summary(unkeyed)[0]}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--waiting", type=int, nargs="+", default=[60, 300, 900])
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--check-ins-only", action="store_true",
+                        help="no call after each check-in (a call leaves the next reader to run the day again)")
     args = parser.parse_args()
     print(f"{'waiting':>8} {'check-in p50 ms':>16} {'p90':>7} {'reads':>6} {'call p50 ms':>12} {'p90':>7} {'reads':>6} "
           f"{'keyed':>6} {'unkeyed':>8}")
     for waiting in args.waiting:
-        r = measure(waiting, args.repeat)
+        r = measure(waiting, args.repeat, calls=not args.check_ins_only)
         print(f"{r['waiting']:>8} {r['check_in'][0]:>16.1f} {r['check_in'][1]:>7.1f} {r['reads']:>6.2f} "
               f"{r['call'][0]:>12.1f} {r['call'][1]:>7.1f} {r['call_reads']:>6.2f} "
               f"{r['keyed']:>6.1f} {r['unkeyed']:>8.1f}", flush=True)

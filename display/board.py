@@ -14,12 +14,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from lobby.domain.privacy import mask_name
-from lobby.domain.waits import QueueSnapshot
+from lobby.domain.waits import FIRST_PER_LINE, QueueSnapshot
 from lobby.models import Line, Visit, VisitKind, VisitStatus
 
 S = VisitStatus
 RECENT_CALLS = 5
 WAITING_SHOWN = 5  # two rows of tickets per line at a size read from 5 m; the count says the rest
+assert WAITING_SHOWN <= FIRST_PER_LINE
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,8 @@ def build_board(session: Session, snapshot: QueueSnapshot, day: dt.date, clinic_
     )[:RECENT_CALLS]
     lines = []
     for line, wait in snapshot.lines(session):
-        waiting = [v for v in snapshot.waiting if v.line_id == line.id]
+        first = snapshot.first_waiting(line.id)[:WAITING_SHOWN]
         lines.append(LineBoard(line, wait.waiting, wait.minutes,
-                               [WaitingTicket(v.ticket, shown_name(v)) for v in waiting[:WAITING_SHOWN]],
+                               [WaitingTicket(v.ticket, shown_name(v)) for v in first],
                                wait.upper))
     return Board(clinic_name, calls, lines)

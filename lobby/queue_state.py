@@ -151,11 +151,6 @@ def _base_for_newcomer(session: Session, day: dt.date, now: dt.datetime):
 waits.newcomer_base = _base_for_newcomer
 
 
-def _visit_id(visit: Visit) -> int | None:
-    identity = inspect(visit).identity
-    return identity[0] if identity else None
-
-
 def read_version(session: Session) -> int:
     return session.scalar(select(QueueVersion.version).where(QueueVersion.id == 1)) or 0
 
@@ -194,11 +189,16 @@ class QueueState:
                 self.snapshot = waits.QueueSnapshot.rebuilt(self.snapshot, active, duty)
                 completions += 1
             else:  # newcomers only: the same objects, read in this process's session
-                for listing in (self.snapshot.waiting, self.snapshot.active):
-                    for index, visit in enumerate(listing):
-                        visit_id = _visit_id(visit)  # a newcomer's own object is expired: not read again
-                        if visit_id in fresh:
-                            listing[index] = fresh[visit_id]
+                waiting, active = self.snapshot.waiting, self.snapshot.active
+                for visit_id, visit in fresh.items():
+                    index = self.snapshot.index_of.get(visit_id)
+                    if index is None:
+                        continue
+                    old, waiting[index] = waiting[index], visit
+                    # Newcomers were added last: look for the old object from the end.
+                    at = next((i for i in range(len(active) - 1, -1, -1) if active[i] is old), None)
+                    if at is not None:
+                        active[at] = visit
             self.newcomers, self.changed = [], set()
         if board and self.board is None:
             from display.board import build_board

@@ -17,6 +17,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import select
@@ -154,11 +155,16 @@ class Realtime:
         from .domain import retell
 
         state = queue_state.current()  # read once for this change; the request's answer takes it too
-        if retell.check(session, state.snapshot):  # their phones get the notice with this very publish
+        snapshot = state.snapshot
+        retold = retell.check(session, snapshot, _told_checked.get(db.engine))
+        if retold:  # their phones get the notice with this very publish
             session.commit()
+        _told_checked[db.engine] = snapshot.estimates
         boards.publish(batch, state)
-        phones.publish(session, batch, state.snapshot, state.version)
+        phones.publish(session, batch, snapshot, state.version, retold)
         ping(session.scalars(select(Staff.id).where(Staff.active)).all(), state.version)
 
 
+# Per database engine: the estimates the last publish checked for re-telling (retell.check).
+_told_checked: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 realtime = Realtime()

@@ -160,6 +160,29 @@ def test_a_state_grown_by_check_ins_is_the_state_read_afresh(app, api, query, fr
             assert grown.board_html(None, lang) == render_board(board, lang, settings)
 
 
+def test_a_check_ins_publish_looks_at_the_newcomer_alone(app, api, monkeypatch):
+    """A newcomer comes last and moves nobody else's wait: the publish of a check-in makes one
+    phone's state and checks one wait for re-telling, however many wait — not the whole queue on
+    every check-in. A call moves the others: they are all looked at again."""
+    from lobby.domain import retell
+    from ticket import state as phones
+
+    for i in range(8):
+        walk_in(api, name=f"访客{i}", phone=f"1380013{i:04d}")
+    looked, checked = [], []
+    make_state, has_moved = phones.ticket_state, retell.has_moved
+    monkeypatch.setattr(phones, "ticket_state", lambda visit, snap: looked.append(visit.public_id) or
+                        make_state(visit, snap))
+    monkeypatch.setattr(retell, "has_moved", lambda visit, *args: checked.append(visit.id) or
+                        has_moved(visit, *args))
+    newcomer = walk_in(api, name="王五", phone="13700137000")
+    assert looked == [newcomer["id"]]
+    assert len(checked) == 1
+    looked.clear()
+    assert api.post("/api/v1/consultants/amy/call-next").status_code == 200
+    assert len(set(looked)) >= 8
+
+
 def test_a_state_derived_from_calls_and_finishes_is_the_state_read_afresh(app, api, query, frozen_clock):
     """Calls, recalls, a consultation started and handed to the doctor, a skip, a finish, a
     visitor who left, with check-ins in between: each state derived from the one before (the

@@ -218,6 +218,7 @@ def test_a_newcomer_added_to_the_runs_gets_what_running_the_day_again_gives(sess
         arrive(session, service, minute, requested=who)
     now = at(30)
     before = waits.QueueSnapshot(session, MORNING.date(), now)
+    kept, as_it_was = before.copy(), waits.QueueSnapshot(session, MORNING.date(), now)
     for service, who in [(s.peel, None), (s.eyelid, clinic.staff.cai), (s.nose, None)]:
         newcomer = arrive(session, service, 30, requested=who)
         grown = before.add_newcomer(newcomer)
@@ -228,7 +229,14 @@ def test_a_newcomer_added_to_the_runs_gets_what_running_the_day_again_gives(sess
                [(v.id, p.id, m) for v, p, m in fresh.typical_calls]
         for line in (clinic.lines.skin, clinic.lines.surgery):
             assert before.for_line(line) == fresh.for_line(line)
+            assert [v.id for v in before.first_waiting(line.id)] == [v.id for v in fresh.first_waiting(line.id)]
+        # What is counted as it grows (queues, lines, where each visitor stands) is what a run counts.
+        assert (before.in_queue, before.on_line, before.index_of) == (fresh.in_queue, fresh.on_line, fresh.index_of)
     assert len(before.waiting) == 24 + 3
+    # The copy it grew from is untouched, though the two share the lattice of draws it grew.
+    assert kept.estimates == as_it_was.estimates and kept.in_queue == as_it_was.in_queue
+    assert kept.forecast._lattice is before.forecast._lattice
+    assert [kept.forecast.run(draws) for draws in kept.forecast._lattice.rows] == as_it_was.forecast.results
 
 
 def test_a_visitor_called_on_only_half_the_simulated_days_is_told_nobody_can_say():

@@ -53,7 +53,8 @@ class SentStates:
 
     def __init__(self):
         self.version = None
-        self.states: dict[str, dict] = {}
+        self.states: dict[str, dict] = {}  # by public id
+        self.estimates: dict | None = None  # the snapshot's estimates those states were made from
 
     def usable(self, version: int) -> bool:
         return self.version is not None and queue_state.raised_here(self.version, version)
@@ -67,25 +68,36 @@ def forget() -> None:
     _sent.pop(db.engine, None)
 
 
-def publish(session: Session, batch, snapshot: QueueSnapshot, version: int) -> None:
-    """The phones of the visits that changed, and of every waiting visitor whose position or wait
-    moved, get their own state; the others are left alone."""
-    changed = {evt.data["visit"] for evt in batch if "visit" in evt.data}
+def publish(session: Session, batch, snapshot: QueueSnapshot, version: int, retold=()) -> None:
+    """The phones of the visits that changed (or were re-told), and of every waiting visitor whose
+    position or wait moved, get their own state; the others are left alone. Only the waiting whose
+    estimate is not the one last sent are looked at: a check-in costs one phone, not the queue."""
+    changed = {evt.data["visit"] for evt in batch if "visit" in evt.data} | {v.public_id for v in retold}
     if any(evt.name == events.REPUBLISHED for evt in batch):  # everyone in play, the called too
         changed |= {v.public_id for v in snapshot.active}
-    waiting_ids = {v.public_id for v in snapshot.waiting}
-    others = changed - waiting_ids
-    visits = list(snapshot.waiting)
-    if others:
-        visits += session.scalars(select(Visit).where(Visit.public_id.in_(others))).all()
     sent = _sent.setdefault(db.engine, SentStates())
-    last = sent.states if sent.usable(version) else {}
-    states = {}
-    for visit in visits:
+    usable = sent.usable(version)
+    last = sent.states if usable else {}
+    looked_at = {}
+    for visit_id in snapshot.moved_since(sent.estimates if usable else None):
+        visit = snapshot.waiting_visit(visit_id)
+        looked_at[visit.public_id] = visit
+    others = set()
+    for public_id in changed - looked_at.keys():
+        visit = snapshot.waiting_visit(public_id=public_id)
+        if visit is None:
+            others.add(public_id)
+        else:
+            looked_at[public_id] = visit
+    if others:
+        looked_at.update((v.public_id, v) for v in session.scalars(select(Visit).where(Visit.public_id.in_(others))))
+    waiting = snapshot.index_of_public
+    states = {public_id: state for public_id, state in last.items() if public_id in waiting}
+    for public_id, visit in looked_at.items():
         state = ticket_state(visit, snapshot)
-        if visit.public_id in changed or last.get(visit.public_id) != state:
+        if public_id in changed or last.get(public_id) != state:
             socketio.emit("ticket", {**state, "version": version}, namespace=NAMESPACE,
-                          to=ticket_room(visit.public_id))
-        if visit.public_id in waiting_ids:
-            states[visit.public_id] = state
-    sent.version, sent.states = version, states
+                          to=ticket_room(public_id))
+        if public_id in waiting:
+            states[public_id] = state
+    sent.version, sent.states, sent.estimates = version, states, snapshot.estimates

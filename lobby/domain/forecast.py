@@ -21,6 +21,7 @@ from __future__ import annotations
 import heapq
 import math
 import random
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -174,8 +175,7 @@ class Forecast:
         twin.servers = [server.copy() for server in self.servers]
         twin.results = [run.copy() for run in self.results]
         twin.typical_run = self.typical_run.copy()
-        twin._lattice = self._lattice.copy()
-        return twin
+        return twin  # the lattice is shared: it only grows, the same numbers whoever grows it
 
     def simulate(self, count: int) -> None:
         """Run the day `count` times with drawn durations (`results`), and once typically."""
@@ -195,7 +195,7 @@ class Forecast:
         index = len(self.waiting)
         self.waiting.append(visit)
         self._draws_needed += 2
-        self._lattice.grow(2)
+        self._lattice.reach(self._draws_needed)
         fitting = []
         for number, server in enumerate(self.servers):
             if may_serve(server.staff, visit):
@@ -238,15 +238,15 @@ class Lattice:
         self._runs = runs
         self._units = [g for g in range(1, runs) if math.gcd(g, runs) == 1] or [1]
         self.rows: list[list[float]] = [[] for _ in range(runs)]
+        self._lock = threading.Lock()
         self.grow(draws)
 
-    def copy(self) -> Lattice:
-        twin = object.__new__(Lattice)
-        twin._rng = random.Random()
-        twin._rng.setstate(self._rng.getstate())
-        twin._runs, twin._units = self._runs, self._units
-        twin.rows = [list(row) for row in self.rows]
-        return twin
+    def reach(self, draws: int) -> None:
+        """At least `draws` numbers in each row. Forecasts copied from one another share their
+        lattice: each reads only the first numbers it needs, and the next numbers are the same
+        whichever copy asks for them first."""
+        with self._lock:
+            self.grow(draws - (len(self.rows[0]) if self.rows else draws))
 
     def grow(self, draws: int) -> None:
         for _ in range(draws):

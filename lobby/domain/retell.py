@@ -47,13 +47,16 @@ def has_moved(visit: Visit, estimate: WaitEstimate, now: dt.datetime, threshold:
     return abs((expected_call - told_call).total_seconds()) > threshold * 60
 
 
-def check(session: Session, snapshot: QueueSnapshot) -> list[Visit]:
+def check(session: Session, snapshot: QueueSnapshot, checked: dict | None = None) -> list[Visit]:
     """Re-tell every waiting visitor whose wait has moved; the visits re-told (caller commits).
-    Each is updated only if nobody re-told them meanwhile (another process, the same change)."""
+    Each is updated only if nobody re-told them meanwhile (another process, the same change).
+    `checked`: the estimates of a snapshot already checked; an estimate this one shares with it
+    (the very same, made at the same instant) is not checked again: a check-in checks its newcomer."""
     threshold = get_settings(session).retell_threshold_minutes
     now = snapshot.now
     retold = []
-    for visit in snapshot.waiting:
+    for visit_id in snapshot.moved_since(checked):
+        visit = snapshot.waiting_visit(visit_id)
         estimate = snapshot.for_visit(visit)
         if not has_moved(visit, estimate, now, threshold):
             continue

@@ -29,6 +29,7 @@ from .visits import ACTIVE
 S = VisitStatus
 RUNS = 24
 UPPER_QUANTILE = 0.9
+FIRST_PER_LINE = 10  # the waiting kept at hand per line (the boards show the first 5)
 
 # Why a wait is unknown.
 NOBODY_ON_DUTY = "nobody_on_duty"        # nobody who could serve them is on duty today
@@ -136,17 +137,34 @@ class QueueSnapshot:
         self.forecast.simulate(runs)
         self.estimates = {}
         self._line_waits = {}
+        # What a newcomer and the screens ask of the waiting without scanning them again: how many
+        # stand in each queue and on each line, the first few of each line, where each visit is.
+        self.in_queue: dict[tuple, int] = {}
+        self.on_line: dict[int, int] = {}
+        self.line_heads: dict[int, list[int]] = {}
+        self.index_of: dict[int, int] = {}
+        self.index_of_public: dict[str, int] = {}
         # Position from the typical day: how many the person who will call them calls before them,
         # themselves included (if nobody will, their place in their own queue).
         taken_by = self.forecast.typical_run.taken_by
         called_by: dict[int, int] = {}
-        in_queue: dict[tuple, int] = {}
         for index, visit in enumerate(self.waiting):
-            in_queue[_queue_key(visit)] = in_queue.get(_queue_key(visit), 0) + 1
+            in_queue = self._count_in(visit, index)
             server = taken_by[index]
             if server is not None:
                 called_by[server] = called_by.get(server, 0) + 1
-            self._estimate(index, in_queue[_queue_key(visit)] if server is None else called_by[server])
+            self._estimate(index, in_queue if server is None else called_by[server])
+
+    def _count_in(self, visit: Visit, index: int) -> int:
+        """`visit`, waiting at `index`, counted in its queue and line; its place in its own queue."""
+        key, line = _queue_key(visit), visit.line_id
+        self.in_queue[key] = self.in_queue.get(key, 0) + 1
+        self.on_line[line] = self.on_line.get(line, 0) + 1
+        heads = self.line_heads.setdefault(line, [])
+        if len(heads) < FIRST_PER_LINE:
+            heads.append(index)
+        self.index_of[visit.id], self.index_of_public[visit.public_id] = index, index
+        return self.in_queue[key]
 
     def copy(self) -> QueueSnapshot:
         """A copy a newcomer may be added to (add_newcomer) while this one stays as it is."""
@@ -155,6 +173,9 @@ class QueueSnapshot:
         twin.forecast = self.forecast.copy()
         twin.estimates = dict(self.estimates)
         twin._line_waits = {}
+        twin.in_queue, twin.on_line = dict(self.in_queue), dict(self.on_line)
+        twin.line_heads = {line: list(heads) for line, heads in self.line_heads.items()}
+        twin.index_of, twin.index_of_public = dict(self.index_of), dict(self.index_of_public)
         return twin
 
     def comes_last(self, visit: Visit) -> bool:
@@ -168,12 +189,24 @@ class QueueSnapshot:
         index = self.forecast.add_last(visit)
         self.active = [*self.active, visit]
         self._line_waits = {}
+        in_queue = self._count_in(visit, index)
         taken_by = self.forecast.typical_run.taken_by
-        if taken_by[index] is None:
-            position = sum(1 for v in self.waiting if _queue_key(v) == _queue_key(visit))
-        else:
-            position = taken_by.count(taken_by[index])
-        return self._estimate(index, position)
+        return self._estimate(index, in_queue if taken_by[index] is None else taken_by.count(taken_by[index]))
+
+    def moved_since(self, earlier: dict | None) -> list[int]:
+        """The waiting visits (ids) whose estimate is not the very one in `earlier` (the estimates of
+        a snapshot this one was grown from): a check-in moves only its newcomer's. All when None."""
+        if earlier is None:
+            return list(self.estimates)
+        return [visit_id for visit_id, estimate in self.estimates.items() if earlier.get(visit_id) is not estimate]
+
+    def waiting_visit(self, visit_id: int | None = None, public_id: str | None = None) -> Visit | None:
+        index = self.index_of.get(visit_id) if public_id is None else self.index_of_public.get(public_id)
+        return None if index is None else self.waiting[index]
+
+    def first_waiting(self, line_id: int) -> list[Visit]:
+        """The first FIRST_PER_LINE waiting on a line, longest-waiting first."""
+        return [self.waiting[i] for i in self.line_heads.get(line_id, ())]
 
     def _estimate(self, index: int, position: int) -> WaitEstimate:
         visit = self.waiting[index]
@@ -216,8 +249,7 @@ class QueueSnapshot:
                 samples.append(min((s for s in starts if s is not None), default=None))
             self._line_waits[line.id] = forecast.told(samples, UPPER_QUANTILE) or (None, None)
         minutes, upper = self._line_waits[line.id]
-        waiting = sum(1 for v in self.waiting if v.line_id == line.id)
-        return LineWait(line.id, waiting, minutes, upper)
+        return LineWait(line.id, self.on_line.get(line.id, 0), minutes, upper)
 
     def lines(self, session: Session) -> list[tuple[Line, LineWait]]:
         active = session.scalars(select(Line).where(Line.active).order_by(Line.position, Line.id)).all()
