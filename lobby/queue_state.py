@@ -16,7 +16,8 @@ nothing shown but visits and nobody else changed the queue in between:
   on the kept model of today's active visits (waits.QueueSnapshot.rebuilt), once, by whoever
   asks first.
 Anything else (a roster, a setting, a duty, another process's change) is read afresh. Waits move
-as time passes: a state older than STALE_SECONDS is read again even if nothing changed.
+as time passes: a state older than STALE_SECONDS is simulated again from now, on its own visits
+(QueueSnapshot.retimed), even if nothing changed; a new clinic day is read afresh.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from sqlalchemy import event, inspect, select, update
 from sqlalchemy.orm import Session
 
 from .domain import clock, events, waits
-from .domain.duty import busy_ids
+from .domain.duty import DutyBoard, busy_ids
+from .domain.settings import clinic_day
 from .extensions import db
 from .models import (
     Client,
@@ -206,6 +208,15 @@ class QueueState:
             self.board = build_board(session, self.snapshot, self.snapshot.day, self.settings.name,
                                      self.settings.mask_names_on_board)
 
+    def retimed(self, session: Session, now: dt.datetime, board: bool) -> QueueState:
+        """This (whole) state at a later instant of its day: same version, waits from `now`."""
+        global retimes
+        snapshot = waits.QueueSnapshot.retimed(self.snapshot, now, DutyBoard(session, now, self.snapshot.day))
+        retimes += 1
+        state = QueueState(self.version, self.settings, snapshot, None, self.engine)
+        state.complete(session, board=board)
+        return state
+
     @property
     def now(self) -> dt.datetime:
         return self.snapshot.now
@@ -236,6 +247,7 @@ def raised_here(since: int, upto: int) -> bool:
 
 reads = 0  # how many states this process has read afresh (tests count them)
 completions = 0  # how many derived states were run again from their changed visits
+retimes = 0  # how many kept states were run again because time passed
 
 
 def current(board: bool = True) -> QueueState:
@@ -255,6 +267,12 @@ def current(board: bool = True) -> QueueState:
             if kept is not None and kept.fresh(version, now):
                 kept.complete(session, board=board)
                 return kept
+            if kept is not None and kept.version == version and kept.now <= now \
+                    and kept.snapshot.day == clinic_day(session, now):
+                # Only time has passed: the kept queue simulated again from now, not read again.
+                kept.complete(session, board=False)
+                _kept[engine] = state = kept.retimed(session, now, board)
+                return state
             from display.publisher import read_state
 
             settings, snapshot, board = read_state(session, now)

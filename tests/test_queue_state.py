@@ -99,15 +99,34 @@ def test_boards_connecting_take_the_kept_board_and_render_once_per_room(app, api
     assert queue_state.reads == reads and len(renders) == 8
 
 
-def test_waits_move_with_time_so_a_kept_state_is_read_again_after_a_while(app, api, frozen_clock):
-    walk_in(api)
+def test_waits_move_with_time_so_a_kept_state_is_run_again_after_a_while(app, api, frozen_clock):
+    """Time passing alone changes waits (a consultation runs longer, a break begins): a kept state
+    older than STALE_SECONDS is simulated again from now — without reading the queue again — and
+    is then what a fresh read of the queue gives, board included."""
+    from display.publisher import read_state, render_board
+
+    for i in range(4):
+        walk_in(api, name=f"访客{i}", phone=f"1380013{i:04d}")
+    assert api.post("/api/v1/consultants/amy/call-next").status_code == 200
     display_client(app)
-    reads = queue_state.reads
+    reads, retimes = queue_state.reads, queue_state.retimes
     display_client(app)
-    assert queue_state.reads == reads
+    assert (queue_state.reads, queue_state.retimes) == (reads, retimes)
+    with app.app_context():
+        before = queue_state.current()
     frozen_clock.advance(seconds=queue_state.STALE_SECONDS + 1)
     display_client(app)
-    assert queue_state.reads == reads + 1
+    assert (queue_state.reads, queue_state.retimes) == (reads, retimes + 1)
+    frozen_clock.advance(minutes=25)  # amy's consultation runs long: the waits behind her grow
+    with app.app_context():
+        later = queue_state.current()
+        assert (queue_state.reads, queue_state.retimes) == (reads, retimes + 2)
+        assert later.version == before.version and later.now > before.now
+        assert later.snapshot.estimates != before.snapshot.estimates
+        settings, fresh, board = read_state(db.session, later.now)
+        assert later.snapshot.estimates == fresh.estimates
+        for lang in ("zh_CN", "en"):
+            assert later.board_html(None, lang) == render_board(board, lang, settings)
 
 
 def test_the_version_never_goes_back_across_two_processes(api, app, tmp_path, query):

@@ -93,6 +93,15 @@ class QueueSnapshot:
         twin._run(sorted(visits, key=waiting_order), servers, base.model, RUNS)
         return twin
 
+    @classmethod
+    def retimed(cls, base: QueueSnapshot, now: dt.datetime, board: DutyBoard) -> QueueSnapshot:
+        """`base`'s queue later in its day, nothing else changed: duty spans and consultations in
+        progress as of `now`, its visits and durations — time passing costs a run, not a read."""
+        twin = object.__new__(cls)
+        twin.now, twin.day, twin.board = now, base.day, board
+        twin._run(list(base.active), twin._servers(), base.model, RUNS)
+        return twin
+
     def _run(self, visits: list[Visit], servers: list[forecast.Server], model: durations.DurationModel,
              runs: int) -> None:
         self.active = list(visits)  # waiting or in progress, in arrival order
@@ -141,9 +150,8 @@ class QueueSnapshot:
         # stand in each queue and on each line, the first few of each line, where each visit is.
         self.in_queue: dict[tuple, int] = {}
         self.on_line: dict[int, int] = {}
-        self.line_heads: dict[int, list[int]] = {}
-        self.index_of: dict[int, int] = {}
-        self.index_of_public: dict[str, int] = {}
+        self.line_heads: dict[int, list[int]] = {}  # indexes into waiting
+        self.index_of, self.index_of_public = {}, {}  # visit id, public id -> index into waiting
         # Position from the typical day: how many the person who will call them calls before them,
         # themselves included (if nobody will, their place in their own queue).
         taken_by = self.forecast.typical_run.taken_by
@@ -204,8 +212,7 @@ class QueueSnapshot:
         index = self.index_of.get(visit_id) if public_id is None else self.index_of_public.get(public_id)
         return None if index is None else self.waiting[index]
 
-    def first_waiting(self, line_id: int) -> list[Visit]:
-        """The first FIRST_PER_LINE waiting on a line, longest-waiting first."""
+    def first_waiting(self, line_id: int) -> list[Visit]:  # longest-waiting first
         return [self.waiting[i] for i in self.line_heads.get(line_id, ())]
 
     def _estimate(self, index: int, position: int) -> WaitEstimate:
@@ -248,8 +255,7 @@ class QueueSnapshot:
                 starts = [servers[i].on_duty_from(done[i]) for i in fitting if done[i] is not None]
                 samples.append(min((s for s in starts if s is not None), default=None))
             self._line_waits[line.id] = forecast.told(samples, UPPER_QUANTILE) or (None, None)
-        minutes, upper = self._line_waits[line.id]
-        return LineWait(line.id, self.on_line.get(line.id, 0), minutes, upper)
+        return LineWait(line.id, self.on_line.get(line.id, 0), *self._line_waits[line.id])
 
     def lines(self, session: Session) -> list[tuple[Line, LineWait]]:
         active = session.scalars(select(Line).where(Line.active).order_by(Line.position, Line.id)).all()
