@@ -12,7 +12,9 @@ broadcast), read from the server's debug log, and the server's CPU seconds
 spent connecting the N boards (utime + stime from /proc/<pid>/stat, summed
 over the server processes, before and after the connect phase). Clients and
 server share this machine, so the figures include the clients' own
-processing; compare ratios within one run.
+processing; compare ratios within one run. "announce ms" is the server's own share
+of call → screen, from its log: from the call request's arrival to the call handed
+to the boards' sockets (the frames themselves are then written by each socket).
 
 The clinic is a realistic one: the demo seed, --history-days previous clinic
 days of finished visits (40 a day: called, seen, done with an outcome, a few
@@ -140,15 +142,18 @@ def main() -> None:
             print(f"server processes: {args.processes} ({'redis' if args.redis_url else 'no message queue'}), "
                   f"waiting: {args.waiting}, history days: {args.history_days}")
             print(f"{'clients':>8} {'calls':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8} "
-                  f"{'missed':>7} {'server ms/change (median)':>26} {'connect s':>10} {'connect cpu s':>14}")
+                  f"{'missed':>7} {'server ms/change (median)':>26} {'connect s':>10} {'connect cpu s':>14} "
+                  f"{'announce ms p50':>14} {'announce ms p99':>14}")
             for clients in args.clients:
-                before = len(servers.publishes())
+                before, announced_before = len(servers.publishes()), len(servers.announcements())
                 result = asyncio.run(run_round(servers.urls, key, clients, args.calls, args.refetch, servers.cpu))
                 publishes = [ms for _, _, ms in servers.publishes()[before:]]
                 server_ms = statistics.median(publishes) if publishes else float("nan")
+                announced = servers.announcements()[announced_before:]
                 print(f"{clients:>8} {result['calls']:>6} {result['p50']:>8.1f} {result['p95']:>8.1f} "
                       f"{result['p99']:>8.1f} {result['max']:>8.1f} {result['missing']:>7} {server_ms:>26.1f} "
-                      f"{result['connect_s']:>10.1f} {result['connect_cpu']:>14.2f}", flush=True)
+                      f"{result['connect_s']:>10.1f} {result['connect_cpu']:>14.2f} "
+                      f"{percentile(announced, 50):>14.1f} {percentile(announced, 99):>14.1f}", flush=True)
             problems = servers.problems()
             print(f"server log: {len(problems)} error line(s)")
             for line in problems[:10]:

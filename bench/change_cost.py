@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-def measure(waiting: int, repeat: int, calls: bool = True) -> dict:
+def measure(waiting: int, repeat: int, with_calls: bool = True) -> dict:
     from lobby import create_app, queue_state
     from lobby.api.keys import create_api_key
     from lobby.domain import clock
@@ -67,7 +67,7 @@ def measure(waiting: int, repeat: int, calls: bool = True) -> dict:
         check_ins.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 201, response.get_json()
         reads.append(queue_state.reads - before)
-        if not calls:
+        if not with_calls:
             continue
         before = queue_state.reads
         started = time.perf_counter()
@@ -84,7 +84,7 @@ def measure(waiting: int, repeat: int, calls: bool = True) -> dict:
         ordered = sorted(values)
         return statistics.median(values), ordered[int(0.9 * (len(ordered) - 1))]
     return {"waiting": waiting, "check_in": summary(check_ins), "call": summary(calls),
-            "reads": statistics.mean(reads), "call_reads": statistics.mean(call_reads) if calls else math.nan,
+            "reads": statistics.mean(reads), "call_reads": statistics.mean(call_reads) if with_calls else math.nan,
             "keyed": summary(keyed)[0], "unkeyed": summary(unkeyed)[0]}
 
 
@@ -98,7 +98,7 @@ def main() -> None:
     print(f"{'waiting':>8} {'check-in p50 ms':>16} {'p90':>7} {'reads':>6} {'call p50 ms':>12} {'p90':>7} {'reads':>6} "
           f"{'keyed':>6} {'unkeyed':>8}")
     for waiting in args.waiting:
-        r = measure(waiting, args.repeat, calls=not args.check_ins_only)
+        r = measure(waiting, args.repeat, with_calls=not args.check_ins_only)
         print(f"{r['waiting']:>8} {r['check_in'][0]:>16.1f} {r['check_in'][1]:>7.1f} {r['reads']:>6.2f} "
               f"{r['call'][0]:>12.1f} {r['call'][1]:>7.1f} {r['call_reads']:>6.2f} "
               f"{r['keyed']:>6.1f} {r['unkeyed']:>8.1f}", flush=True)

@@ -34,6 +34,7 @@ if str(ROOT) not in sys.path:
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PUBLISH = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*published (\d+) event\(s\) in ([\d.]+) ms",
                      re.MULTILINE)
+ANNOUNCED = re.compile(r"announced a call ([\d.]+) ms after its request arrived")
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)|\bERROR\b|\bCRITICAL\b")
 
 # History: how each demo person runs against the configured minutes (a slow one, a fast one...).
@@ -315,6 +316,11 @@ class Servers:
                 when = dt.datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
                 found.append((when, int(count), float(ms)))
         return sorted(found)
+
+    def announcements(self) -> list[float]:
+        """For every call so far, all processes: ms from its request's arrival to its announcement
+        handed to the boards' sockets (the server's share of call → screen)."""
+        return [float(ms) for server in self.started for ms in ANNOUNCED.findall(server.log())]
 
     def problems(self) -> list[str]:
         """Log lines that look like server errors (tracebacks, ERROR), all processes."""
