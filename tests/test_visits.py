@@ -236,3 +236,43 @@ def test_call_and_recall_are_one_rule_for_every_surface(session, clinic):
     assert (visit.status, visit.recall_count) == (S.CALLED, 1)
     with pytest.raises(ValidationError):
         visits.move(session, visit, "teleported", actor=ACTOR)
+
+
+def test_call_next_reads_the_unassigned_only_as_far_as_the_first_she_may_serve(session, clinic):
+    """Call-next reads lean (dispatch.next_for): her own first visitor, and the unassigned in order
+    only until the first she may serve — past a page of others she may not — never every visitor
+    waiting today; and it picks whom the one rule (pick_next) picks over the whole queue."""
+    from sqlalchemy import event
+
+    from lobby.domain import dispatch
+    from lobby.models import Visit
+
+    amy, s, lines = clinic.staff.amy, clinic.services, clinic.lines
+    arrivals = ([(s.eyelid, None)] * (dispatch.PAGE + 10) + [(s.peel, None), (s.peel, amy)]
+                + [(s.peel, None)] * 14)
+    for number, (service, consultant) in enumerate(arrivals, start=1):
+        line = lines.skin if service is s.peel else lines.surgery
+        session.add(Visit(clinic_day=MORNING.date(), line=line, number=number, ticket=f"{line.prefix}{number:03d}",
+                          kind=VisitKind.WALK_IN, status=VisitStatus.WAITING, client=new_client(session),
+                          service=service, consultant=consultant, checked_in_at=MORNING + dt.timedelta(minutes=number)))
+    session.commit()
+    amy_id = amy.id
+    session.expunge_all()  # nothing in memory: every visit the call reads is loaded, and counted
+    amy = session.get(type(amy), amy_id)
+    loaded = []
+
+    def note(visit, _context):
+        loaded.append(visit.id)
+    event.listen(Visit, "load", note)
+    try:
+        picked = dispatch.next_for(session, amy, MORNING.date())
+    finally:
+        event.remove(Visit, "load", note)
+    assert picked.ticket == f"A{dispatch.PAGE + 11:03d}"  # the first peel, ahead of her own
+    assert len(loaded) < len(arrivals) - 10
+    everyone = session.scalars(select(Visit).where(Visit.status == VisitStatus.WAITING)).all()
+    assert picked is dispatch.pick_next(amy, everyone)
+    # Her own visitor comes first when no one she may serve arrived before them.
+    with unit_of_work(session):
+        visits.transition(session, picked, VisitStatus.CALLED, actor=ACTOR, now=MORNING + dt.timedelta(hours=1))
+    assert dispatch.next_for(session, amy, MORNING.date()).consultant_id == amy.id

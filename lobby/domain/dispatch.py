@@ -8,9 +8,13 @@ desk's, never called for anyone.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
-from ..models import Role, Staff, Visit, VisitKind
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from ..models import Role, Staff, Visit, VisitKind, VisitStatus
 from .triage import fits, wanted_specialties
 
 # Received by the front desk itself: not in anyone's queue, not on the TV, not in the waits.
@@ -37,3 +41,37 @@ def waiting_order(visit: Visit):
 def pick_next(staff: Staff, waiting: Iterable[Visit]) -> Visit | None:
     """The longest-waiting visitor `staff` may serve, or None."""
     return min((v for v in waiting if may_serve(staff, v)), key=waiting_order, default=None)
+
+
+PAGE = 20  # unassigned visitors read at a time, in order, until one she may serve
+
+
+def next_for(session: Session, staff: Staff, day: dt.date) -> Visit | None:
+    """The visitor `staff` should call next (pick_next, the one rule), read lean: her own first
+    waiting, and the unassigned in order of arrival only until the first she may serve before
+    that one — not every visitor waiting today. Rows are locked as read; on PostgreSQL two
+    consultants calling at once each take a different visitor (SKIP LOCKED)."""
+    waiting = (select(Visit)
+               .where(Visit.clinic_day == day, Visit.status == VisitStatus.WAITING, Visit.kind.not_in(NOT_QUEUED))
+               .order_by(Visit.checked_in_at, Visit.id)
+               .with_for_update(skip_locked=True, of=Visit))
+    own = session.scalars(waiting.where(Visit.consultant_id == staff.id).limit(1)).first()
+    candidates = [own] if own is not None else []
+    unassigned = waiting.where(Visit.consultant_id.is_(None))
+    after = None
+    while True:
+        page = unassigned if after is None else unassigned.where(_later_than(after))
+        if own is not None:
+            page = page.where(~_later_than(own))
+        rows = session.scalars(page.limit(PAGE)).all()
+        fitting = next((visit for visit in rows if may_serve(staff, visit)), None)
+        if fitting is not None or len(rows) < PAGE:
+            candidates += [fitting] if fitting is not None else []
+            return pick_next(staff, candidates)
+        after = rows[-1]
+
+
+def _later_than(visit: Visit):
+    """Arrived after `visit` (waiting_order), as a condition of the query."""
+    return or_(Visit.checked_in_at > visit.checked_in_at,
+               and_(Visit.checked_in_at == visit.checked_in_at, Visit.id > visit.id))

@@ -172,27 +172,12 @@ def call(session: Session, visit: Visit, *, actor: Actor, now: dt.datetime | Non
     return transition(session, visit, S.CALLED, actor=actor, now=now)
 
 
-def next_for(session: Session, staff: Staff, day: dt.date) -> Visit | None:
-    """The visitor `staff` should call next: the longest-waiting among those they may serve
-    (dispatch.pick_next, the one rule)."""
-    candidates = session.scalars(
-        select(Visit)
-        .where(Visit.clinic_day == day, Visit.status == S.WAITING,
-               (Visit.consultant_id == staff.id) | Visit.consultant_id.is_(None),
-               Visit.kind.not_in(dispatch.NOT_QUEUED))
-        .order_by(Visit.checked_in_at, Visit.id)
-        # Two consultants calling at once on PostgreSQL: each takes a different visitor.
-        .with_for_update(skip_locked=True, of=Visit)
-    ).all()
-    return dispatch.pick_next(staff, candidates)
-
-
 def call_next(session: Session, consultant: Staff, *, actor: Actor,
               now: dt.datetime | None = None) -> Visit:
     """Call the next visitor for a consultant, or raise Conflict('nobody_waiting'). An unassigned
     visitor becomes hers, and a first visit so received counts on her 轮牌."""
     now = now or clock.utcnow()
-    visit = next_for(session, consultant, clinic_day(session, now))
+    visit = dispatch.next_for(session, consultant, clinic_day(session, now))
     if visit is None:
         raise Conflict("nobody_waiting", consultant=consultant.username)
     if visit.consultant_id is None:
