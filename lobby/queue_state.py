@@ -17,7 +17,8 @@ nothing shown but visits and nobody else changed the queue in between:
   asks first.
 Anything else (a roster, a setting, a duty, another process's change) is read afresh. Waits move
 as time passes: a state older than STALE_SECONDS is simulated again from now, on its own visits
-(QueueSnapshot.retimed), even if nothing changed; a new clinic day is read afresh.
+(QueueSnapshot.retimed), even if nothing changed; it is read afresh on a new clinic day, and when
+its last read is older than READ_AGAIN_SECONDS (writes that raise no version: re-tellings).
 """
 
 from __future__ import annotations
@@ -48,6 +49,8 @@ from .models import (
 )
 
 STALE_SECONDS = 15
+# What no version announces (a wait re-told by another process's desk list) is read at least this often.
+READ_AGAIN_SECONDS = 60
 _SHOWN = (Visit, Staff, RosterShift, ClinicSettings, Line, Service, DayClose)
 _WROTE = "lobby_queue_touched"
 _VISITS = "lobby_queue_visits"  # the ids of the visits a transaction wrote
@@ -119,10 +122,11 @@ def _keep_derived(session: Session) -> None:
             return
         if grown is not None and base is kept and kept.ready:
             snapshot, newcomer = grown
-            state = QueueState(raised, kept.settings, snapshot, None, engine, [newcomer], touched - {newcomer})
+            state = QueueState(raised, kept.settings, snapshot, None, engine, [newcomer], touched - {newcomer},
+                               read_at=kept.read_at)
         else:
             state = QueueState(raised, kept.settings, kept.snapshot, None, engine, list(kept.newcomers),
-                               kept.changed | touched)
+                               kept.changed | touched, read_at=kept.read_at)
         _kept[engine] = state
 
 
@@ -169,6 +173,7 @@ class QueueState:
     # Visits written since the snapshot was simulated: read again, and the day run again, before use.
     changed: set = field(default_factory=set)
     _html: dict = field(default_factory=dict)
+    read_at: dt.datetime | None = None  # when the queue was last read afresh (states derived keep it)
 
     @property
     def ready(self) -> bool:
@@ -213,7 +218,7 @@ class QueueState:
         global retimes
         snapshot = waits.QueueSnapshot.retimed(self.snapshot, now, DutyBoard(session, now, self.snapshot.day))
         retimes += 1
-        state = QueueState(self.version, self.settings, snapshot, None, self.engine)
+        state = QueueState(self.version, self.settings, snapshot, None, self.engine, read_at=self.read_at)
         state.complete(session, board=board)
         return state
 
@@ -229,6 +234,11 @@ class QueueState:
 
             self._html[key] = render_board(self.board.for_line(line_code), lang, self.settings)
         return self._html[key]
+
+    def only_time_passed(self, version: int, now: dt.datetime) -> bool:
+        """Same version, later (within READ_AGAIN_SECONDS of its read): it may be retimed."""
+        return version == self.version and self.now <= now and self.read_at is not None \
+            and now - self.read_at < dt.timedelta(seconds=READ_AGAIN_SECONDS)
 
     def fresh(self, version: int, now: dt.datetime) -> bool:
         return version == self.version and dt.timedelta(0) <= now - self.now < dt.timedelta(seconds=STALE_SECONDS)
@@ -267,9 +277,8 @@ def current(board: bool = True) -> QueueState:
             if kept is not None and kept.fresh(version, now):
                 kept.complete(session, board=board)
                 return kept
-            if kept is not None and kept.version == version and kept.now <= now \
-                    and kept.snapshot.day == clinic_day(session, now):
-                # Only time has passed: the kept queue simulated again from now, not read again.
+            if kept is not None and kept.only_time_passed(version, now) \
+                    and kept.snapshot.day == clinic_day(session, now):  # simulated again from now, not read
                 kept.complete(session, board=False)
                 _kept[engine] = state = kept.retimed(session, now, board)
                 return state
@@ -277,7 +286,7 @@ def current(board: bool = True) -> QueueState:
 
             settings, snapshot, board = read_state(session, now)
             reads += 1
-            _kept[engine] = state = QueueState(version, settings, snapshot, board, engine)
+            _kept[engine] = state = QueueState(version, settings, snapshot, board, engine, read_at=now)
             return state
 
 

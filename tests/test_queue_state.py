@@ -99,11 +99,15 @@ def test_boards_connecting_take_the_kept_board_and_render_once_per_room(app, api
     assert queue_state.reads == reads and len(renders) == 8
 
 
-def test_waits_move_with_time_so_a_kept_state_is_run_again_after_a_while(app, api, frozen_clock):
+def test_waits_move_with_time_so_a_kept_state_is_run_again_after_a_while(app, api, frozen_clock, monkeypatch):
     """Time passing alone changes waits (a consultation runs longer, a break begins): a kept state
     older than STALE_SECONDS is simulated again from now — without reading the queue again — and
-    is then what a fresh read of the queue gives, board included."""
+    is then what a fresh read of the queue gives, board included. Once READ_AGAIN_SECONDS have
+    passed since it was read, it is read afresh (what raises no version: another process's
+    re-telling)."""
     from display.publisher import read_state, render_board
+
+    monkeypatch.setattr(queue_state, "READ_AGAIN_SECONDS", 3600)
 
     for i in range(4):
         walk_in(api, name=f"访客{i}", phone=f"1380013{i:04d}")
@@ -127,6 +131,10 @@ def test_waits_move_with_time_so_a_kept_state_is_run_again_after_a_while(app, ap
         assert later.snapshot.estimates == fresh.estimates
         for lang in ("zh_CN", "en"):
             assert later.board_html(None, lang) == render_board(board, lang, settings)
+    monkeypatch.setattr(queue_state, "READ_AGAIN_SECONDS", 60)
+    frozen_clock.advance(seconds=queue_state.STALE_SECONDS + 1)
+    display_client(app)
+    assert (queue_state.reads, queue_state.retimes) == (reads + 1, retimes + 2)
 
 
 def test_the_version_never_goes_back_across_two_processes(api, app, tmp_path, query):
