@@ -276,3 +276,35 @@ def test_call_next_reads_the_unassigned_only_as_far_as_the_first_she_may_serve(s
     with unit_of_work(session):
         visits.transition(session, picked, VisitStatus.CALLED, actor=ACTOR, now=MORNING + dt.timedelta(hours=1))
     assert dispatch.next_for(session, amy, MORNING.date()).consultant_id == amy.id
+
+
+def test_a_colleague_calling_at_the_same_instant_skips_only_the_visitor_being_called(session, clinic):
+    """Call-next locks only its pick until the call commits (FOR UPDATE SKIP LOCKED on PostgreSQL;
+    SQLite has one writer at a time): a colleague calling at the same instant gets the longest-
+    waiting visitor she may serve — never one skipped because the first call's read passed over it
+    — and a pick already being called is passed over for the next."""
+    from sqlalchemy.orm import Session
+
+    from lobby.domain import dispatch
+    from lobby.models import Staff, Visit
+
+    s, lines = clinic.services, clinic.lines
+    arrivals = [(lines.surgery, s.eyelid), (lines.skin, s.peel), (lines.skin, s.peel)]  # amy: skin only
+    for number, (line, service) in enumerate(arrivals, start=1):
+        session.add(Visit(clinic_day=MORNING.date(), line=line, number=number, ticket=f"{line.prefix}{number:03d}",
+                          kind=VisitKind.WALK_IN, status=VisitStatus.WAITING, client=new_client(session),
+                          service=service, checked_in_at=MORNING + dt.timedelta(minutes=number)))
+    session.commit()
+    amy, bea_id = clinic.staff.amy, clinic.staff.bea.id
+    postgres = session.get_bind().dialect.name == "postgresql"
+    amys = dispatch.next_for(session, amy, MORNING.date())  # her transaction stays open: the call not yet made
+    assert amys.service_id == s.peel.id
+    with Session(session.get_bind()) as colleague, Session(session.get_bind()) as third:
+        beas = dispatch.next_for(colleague, colleague.get(Staff, bea_id), MORNING.date())
+        assert beas.service_id == s.eyelid.id  # amy's read passed over it: not locked for that
+        again = dispatch.next_for(third, third.get(Staff, amy.id), MORNING.date())  # from her other device
+        if postgres:  # her first pick is being called: the next peel
+            assert again.id != amys.id and again.service_id == s.peel.id
+        colleague.rollback()
+        third.rollback()
+    session.rollback()

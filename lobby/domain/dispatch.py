@@ -49,12 +49,29 @@ PAGE = 20  # unassigned visitors read at a time, in order, until one she may ser
 def next_for(session: Session, staff: Staff, day: dt.date) -> Visit | None:
     """The visitor `staff` should call next (pick_next, the one rule), read lean: her own first
     waiting, and the unassigned in order of arrival only until the first she may serve before
-    that one — not every visitor waiting today. Rows are locked as read; on PostgreSQL two
-    consultants calling at once each take a different visitor (SKIP LOCKED)."""
+    that one — not every visitor waiting today. Read without locks; only the pick is then locked
+    (on PostgreSQL, FOR UPDATE SKIP LOCKED until the call commits): a colleague calling at the same
+    instant skips the visitor being called, not the others this read passed over; a pick a
+    colleague has just taken is passed over and the next one looked for."""
+    taken: set[int] = set()
+    while True:
+        pick = _pick(session, staff, day, taken)
+        if pick is None:
+            return None
+        locked = session.scalars(select(Visit).where(Visit.id == pick.id, Visit.status == VisitStatus.WAITING)
+                                 .with_for_update(skip_locked=True, of=Visit)
+                                 .execution_options(populate_existing=True)).first()
+        if locked is not None:
+            return locked
+        taken.add(pick.id)
+
+
+def _pick(session: Session, staff: Staff, day: dt.date, taken: set[int]) -> Visit | None:
     waiting = (select(Visit)
                .where(Visit.clinic_day == day, Visit.status == VisitStatus.WAITING, Visit.kind.not_in(NOT_QUEUED))
-               .order_by(Visit.checked_in_at, Visit.id)
-               .with_for_update(skip_locked=True, of=Visit))
+               .order_by(Visit.checked_in_at, Visit.id))
+    if taken:
+        waiting = waiting.where(Visit.id.not_in(taken))
     own = session.scalars(waiting.where(Visit.consultant_id == staff.id).limit(1)).first()
     candidates = [own] if own is not None else []
     unassigned = waiting.where(Visit.consultant_id.is_(None))
