@@ -17,14 +17,19 @@ nothing shown but visits and nobody else changed the queue in between:
   asks first.
 Anything else (a roster, a setting, a duty, another process's change) is read afresh. Waits move
 as time passes: a state older than STALE_SECONDS is simulated again from now, on its own visits
-(QueueSnapshot.retimed), even if nothing changed; it is read afresh on a new clinic day, and when
-its last read is older than READ_AGAIN_SECONDS (writes that raise no version: re-tellings).
+(QueueSnapshot.retimed), even if nothing changed; it is read afresh on a new clinic day. The one
+write that raises no version, a wait re-told by another process, is caught up (one narrow read of
+the re-told visitors, retell.catch_up) when a state is run again and its last look at the
+database is older than CATCH_UP_SECONDS: with thousands waiting, reading the queue afresh instead
+stalled every request for a third of a second.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import threading
+import time
 import weakref
 from dataclasses import dataclass, field
 
@@ -32,7 +37,7 @@ from flask import has_app_context
 from sqlalchemy import event, inspect, select, update
 from sqlalchemy.orm import Session
 
-from .domain import clock, events, waits
+from .domain import checkin, clock, events, retell, waits
 from .domain.duty import DutyBoard, busy_ids
 from .domain.settings import clinic_day
 from .extensions import db
@@ -48,9 +53,12 @@ from .models import (
     Visit,
 )
 
+log = logging.getLogger(__name__)
+
 STALE_SECONDS = 15
-# What no version announces (a wait re-told by another process's desk list) is read at least this often.
-READ_AGAIN_SECONDS = 60
+# What no version announces (a wait re-told by another process) is caught up when a state whose last
+# look at the database is older than this is run again: about once a minute under any load.
+CATCH_UP_SECONDS = 60
 _SHOWN = (Visit, Staff, RosterShift, ClinicSettings, Line, Service, DayClose)
 _WROTE = "lobby_queue_touched"
 _VISITS = "lobby_queue_visits"  # the ids of the visits a transaction wrote
@@ -69,7 +77,7 @@ def _note_queue_changes(session: Session, _context) -> None:
         elif isinstance(obj, _SHOWN):
             info[_WROTE] = info[_OTHER] = True
         elif isinstance(obj, Client) and obj not in session.new and inspect(obj).attrs.name.history.has_changes():
-            info[_OTHER] = True  # a name the board shows (masked) changed
+            info[_WROTE] = info[_OTHER] = True  # a name the board shows (masked) changed
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -138,12 +146,13 @@ def _forget(session: Session) -> None:
 
 def _base_for_newcomer(session: Session, day: dt.date, now: dt.datetime):
     """A copy of the kept state's snapshot for a check-in to grow, if it is the state this
-    transaction sees (same version, same day, not stale)."""
+    transaction sees (same version, same day, simulated within STALE_SECONDS of `now`:
+    _prepare_for_newcomer ran it again before the transaction began, if time had left it behind)."""
     if not has_app_context():
         return None
     engine = db.engine
     kept = _kept.get(engine)
-    if kept is None or kept.snapshot.day != day or not kept.fresh(kept.version, now):
+    if kept is None or kept.snapshot.day != day or abs(now - kept.now) >= dt.timedelta(seconds=STALE_SECONDS):
         return None
     if read_version(session) != kept.version:
         return None
@@ -155,6 +164,22 @@ def _base_for_newcomer(session: Session, day: dt.date, now: dt.datetime):
 
 
 waits.newcomer_base = _base_for_newcomer
+
+
+def _prepare_for_newcomer() -> None:
+    """Before a check-in's write transaction: a kept state that time has left behind (or that a
+    call left to be completed) is brought up to date now, as any reader would (current()), so the
+    check-in grows it. Inside the transaction that would mean a second connection and _lock while
+    holding the write lock (a pool emptied by a burst would wait on itself), and without it the
+    check-in simulated the whole day there (a third of a second with thousands waiting)."""
+    if not has_app_context():
+        return
+    kept = _kept.get(db.engine)
+    if kept is not None and (not kept.ready or not kept.fresh(kept.version, clock.utcnow())):
+        current(board=False)
+
+
+checkin.prepare_queue = _prepare_for_newcomer
 
 
 def read_version(session: Session) -> int:
@@ -173,7 +198,7 @@ class QueueState:
     # Visits written since the snapshot was simulated: read again, and the day run again, before use.
     changed: set = field(default_factory=set)
     _html: dict = field(default_factory=dict)
-    read_at: dt.datetime | None = None  # when the queue was last read afresh (states derived keep it)
+    read_at: dt.datetime | None = None  # when the queue was last read or caught up (states derived keep it)
 
     @property
     def ready(self) -> bool:
@@ -214,11 +239,17 @@ class QueueState:
                                      self.settings.mask_names_on_board)
 
     def retimed(self, session: Session, now: dt.datetime, board: bool) -> QueueState:
-        """This (whole) state at a later instant of its day: same version, waits from `now`."""
-        global retimes
+        """This (whole) state at a later instant of its day: same version, waits from `now`; what
+        other processes re-told caught up first if it is CATCH_UP_SECONDS old."""
+        global retimes, catch_ups
+        read_at = self.read_at
+        if read_at is None or now - read_at >= dt.timedelta(seconds=CATCH_UP_SECONDS):
+            retell.catch_up(session, self.snapshot)
+            read_at = now
+            catch_ups += 1
         snapshot = waits.QueueSnapshot.retimed(self.snapshot, now, DutyBoard(session, now, self.snapshot.day))
         retimes += 1
-        state = QueueState(self.version, self.settings, snapshot, None, self.engine, read_at=self.read_at)
+        state = QueueState(self.version, self.settings, snapshot, None, self.engine, read_at=read_at)
         state.complete(session, board=board)
         return state
 
@@ -236,9 +267,8 @@ class QueueState:
         return self._html[key]
 
     def only_time_passed(self, version: int, now: dt.datetime) -> bool:
-        """Same version, later (within READ_AGAIN_SECONDS of its read): it may be retimed."""
-        return version == self.version and self.now <= now and self.read_at is not None \
-            and now - self.read_at < dt.timedelta(seconds=READ_AGAIN_SECONDS)
+        """Same version, later: it may be retimed."""
+        return version == self.version and self.now <= now
 
     def fresh(self, version: int, now: dt.datetime) -> bool:
         return version == self.version and dt.timedelta(0) <= now - self.now < dt.timedelta(seconds=STALE_SECONDS)
@@ -258,6 +288,7 @@ def raised_here(since: int, upto: int) -> bool:
 reads = 0  # how many states this process has read afresh (tests count them)
 completions = 0  # how many derived states were run again from their changed visits
 retimes = 0  # how many kept states were run again because time passed
+catch_ups = 0  # how many times re-tellings by other processes were caught up
 
 
 def current(board: bool = True) -> QueueState:
@@ -279,12 +310,18 @@ def current(board: bool = True) -> QueueState:
                 return kept
             if kept is not None and kept.only_time_passed(version, now) \
                     and kept.snapshot.day == clinic_day(session, now):  # simulated again from now, not read
+                started = time.perf_counter()
                 kept.complete(session, board=False)
                 _kept[engine] = state = kept.retimed(session, now, board)
+                log.debug("ran the queue again from now in %.1f ms (%d waiting)",
+                          (time.perf_counter() - started) * 1000, len(state.snapshot.waiting))
                 return state
             from display.publisher import read_state
 
+            started = time.perf_counter()
             settings, snapshot, board = read_state(session, now)
+            log.debug("read the queue afresh in %.1f ms (%d waiting)",
+                      (time.perf_counter() - started) * 1000, len(snapshot.waiting))
             reads += 1
             _kept[engine] = state = QueueState(version, settings, snapshot, board, engine, read_at=now)
             return state

@@ -8,10 +8,11 @@ import threading
 import urllib.request
 
 import pytest
+from sqlalchemy import select, update
 
 from lobby import queue_state
-from lobby.database import unit_of_work
-from lobby.domain import visits
+from lobby.database import WRITE_OPTION, unit_of_work
+from lobby.domain import visits, waits
 from lobby.extensions import db
 from lobby.models import Visit
 
@@ -102,12 +103,12 @@ def test_boards_connecting_take_the_kept_board_and_render_once_per_room(app, api
 def test_waits_move_with_time_so_a_kept_state_is_run_again_after_a_while(app, api, frozen_clock, monkeypatch):
     """Time passing alone changes waits (a consultation runs longer, a break begins): a kept state
     older than STALE_SECONDS is simulated again from now — without reading the queue again — and
-    is then what a fresh read of the queue gives, board included. Once READ_AGAIN_SECONDS have
-    passed since it was read, it is read afresh (what raises no version: another process's
-    re-telling)."""
+    is then what a fresh read of the queue gives, board included. What raises no version (another
+    process re-telling a wait) is caught up once CATCH_UP_SECONDS have passed — still without
+    reading the whole queue afresh."""
     from display.publisher import read_state, render_board
 
-    monkeypatch.setattr(queue_state, "READ_AGAIN_SECONDS", 3600)
+    monkeypatch.setattr(queue_state, "CATCH_UP_SECONDS", 3600)
 
     for i in range(4):
         walk_in(api, name=f"访客{i}", phone=f"1380013{i:04d}")
@@ -131,10 +132,26 @@ def test_waits_move_with_time_so_a_kept_state_is_run_again_after_a_while(app, ap
         assert later.snapshot.estimates == fresh.estimates
         for lang in ("zh_CN", "en"):
             assert later.board_html(None, lang) == render_board(board, lang, settings)
-    monkeypatch.setattr(queue_state, "READ_AGAIN_SECONDS", 60)
+    # Another process re-tells the last visitor: a write that raises no version.
+    last = later.snapshot.waiting[-1]
+    with app.app_context():
+        told_at = frozen_clock.now
+        db.session.execute(update(Visit).where(Visit.id == last.id).values(
+            told_wait_minutes=99, told_wait_max_minutes=120, told_at=told_at, retold_at=told_at,
+            desk_must_tell=True))
+        db.session.commit()
     frozen_clock.advance(seconds=queue_state.STALE_SECONDS + 1)
-    display_client(app)
-    assert (queue_state.reads, queue_state.retimes) == (reads + 1, retimes + 2)
+    with app.app_context():
+        unseen = queue_state.current().snapshot.waiting_visit(last.id)
+    assert (unseen.told_wait_minutes, unseen.desk_must_tell) != (99, True)  # not yet looked for
+    catch_ups = queue_state.catch_ups
+    monkeypatch.setattr(queue_state, "CATCH_UP_SECONDS", 60)
+    frozen_clock.advance(seconds=60)
+    with app.app_context():
+        caught = queue_state.current().snapshot.waiting_visit(last.id)
+    assert (caught.told_wait_minutes, caught.told_wait_max_minutes, caught.desk_must_tell) == (99, 120, True)
+    assert caught.told_at == told_at
+    assert (queue_state.reads, queue_state.retimes, queue_state.catch_ups) == (reads, retimes + 4, catch_ups + 1)
 
 
 def test_the_version_never_goes_back_across_two_processes(api, app, tmp_path, query):
@@ -185,6 +202,62 @@ def test_a_state_grown_by_check_ins_is_the_state_read_afresh(app, api, query, fr
         assert grown.snapshot.estimates == fresh.estimates
         for lang in ("zh_CN", "en"):
             assert grown.board_html(None, lang) == render_board(board, lang, settings)
+
+
+def test_a_check_in_after_a_quiet_while_runs_the_kept_state_again_and_grows_it(app, api, frozen_clock,
+                                                                                 monkeypatch):
+    """Nothing changed for longer than STALE_SECONDS, then a visitor checks in: the kept state is
+    run again from now (as a board would), before the check-in's write transaction begins, and the
+    newcomer added to it — the check-in neither simulates the whole day nor waits for a second
+    connection while it holds the write lock. The state it leaves is what a fresh read gives."""
+    from display.publisher import read_state
+
+    for i in range(4):
+        walk_in(api, name=f"访客{i}", phone=f"1380013{i:04d}")
+    display_client(app)
+    frozen_clock.advance(seconds=queue_state.STALE_SECONDS + 5)
+    simulated, simulate = [], waits.QueueSnapshot.__init__
+    monkeypatch.setattr(waits.QueueSnapshot, "__init__",
+                        lambda self, *args, **kwargs: simulated.append(1) or simulate(self, *args, **kwargs))
+    in_write_transaction, current = [], queue_state.current
+
+    def spied_current(*args, **kwargs):  # asked from inside the check-in's write transaction?
+        session = db.session()
+        in_write_transaction.append(session.in_transaction() and bool(
+            session.connection().get_execution_options().get(WRITE_OPTION)))
+        return current(*args, **kwargs)
+
+    monkeypatch.setattr(queue_state, "current", spied_current)
+    reads, retimes, completions = queue_state.reads, queue_state.retimes, queue_state.completions
+    newcomer = walk_in(api, name="王五", phone="13700137000")
+    monkeypatch.setattr(queue_state, "current", current)
+    assert simulated == []
+    assert in_write_transaction and not any(in_write_transaction)  # brought up to date before it began
+    assert (queue_state.reads, queue_state.retimes) == (reads, retimes + 1)
+    with app.app_context():
+        grown = queue_state.current()
+        assert (queue_state.reads, queue_state.completions) == (reads, completions)  # the grown state kept
+        assert grown.snapshot.waiting[-1].public_id == newcomer["id"]
+        monkeypatch.setattr(waits.QueueSnapshot, "__init__", simulate)
+        _, fresh, _ = read_state(db.session, grown.now)
+        assert grown.snapshot.estimates == fresh.estimates
+
+
+def test_a_clients_name_corrected_at_the_desk_shows_on_the_board(app, api):
+    """The board shows masked names: correcting a waiting client's name raises the version like any
+    change the board shows (nothing else would bring the kept board up to date)."""
+    from lobby.domain.privacy import mask_name
+
+    visit = walk_in(api, name="李雪", phone="13800138000")
+    old = received(display_client(app), "/display", "board")[-1]["args"][0]["html"]
+    assert mask_name("李雪") in old
+    with app.app_context():
+        version = queue_state.read_version(db.session)
+        with unit_of_work(db.session):
+            db.session.scalars(select(Visit).where(Visit.public_id == visit["id"])).one().client.name = "欧阳雪"
+        assert queue_state.read_version(db.session) == version + 1
+    new = received(display_client(app), "/display", "board")[-1]["args"][0]["html"]
+    assert mask_name("欧阳雪") in new and mask_name("李雪") not in new
 
 
 def test_a_check_ins_publish_looks_at_the_newcomer_alone(app, api, monkeypatch):

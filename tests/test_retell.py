@@ -88,3 +88,31 @@ def test_the_threshold_is_the_clinics_setting(app, api, query):
     amy_away_for(api, 25)  # 5 minutes: over a 3-minute threshold
     _, told_again = notices(phone)
     assert len(told_again) == 1
+
+
+def test_catching_up_takes_only_what_is_newer_than_what_this_process_knows(app, api, frozen_clock):
+    """Another process's re-telling (a write that raises no version) is copied onto the kept visits;
+    a re-telling older than what this process already holds (its own, not yet committed when the
+    row was read) never replaces it."""
+    from sqlalchemy import update
+
+    from lobby import queue_state
+    from lobby.domain import retell
+    from lobby.extensions import db
+    from lobby.models import Visit
+
+    first, second = walk_in(api, "赵一", "13900000001"), walk_in(api, "钱二", "13900000002")
+    later = frozen_clock.now + dt.timedelta(minutes=5)
+    with app.app_context():
+        snapshot = queue_state.current(board=False).snapshot
+        kept = {v.public_id: v for v in snapshot.waiting}
+        for public_id, minutes in ((first["id"], 40), (second["id"], 50)):
+            db.session.execute(update(Visit).where(Visit.public_id == public_id).values(
+                told_wait_minutes=minutes, told_at=later, retold_at=later, desk_must_tell=True))
+        db.session.commit()
+        newer = later + dt.timedelta(minutes=1)
+        kept[second["id"]].told_at, kept[second["id"]].told_wait_minutes = newer, 55  # this process's own
+        assert retell.catch_up(db.session, snapshot) == 1
+    assert (kept[first["id"]].told_wait_minutes, kept[first["id"]].told_at) == (40, later)
+    assert kept[first["id"]].desk_must_tell
+    assert (kept[second["id"]].told_wait_minutes, kept[second["id"]].told_at) == (55, newer)

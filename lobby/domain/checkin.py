@@ -143,6 +143,11 @@ def check_in(
     return visit
 
 
+# Set by lobby/queue_state.py: brings the kept queue up to date before a check-in's write
+# transaction, so that nothing inside it waits for a second connection or simulates the whole day.
+prepare_queue = None
+
+
 def check_in_once(session: Session, idempotency_key: str | None, make_visit) -> Visit:
     """Run `make_visit()` in its own unit of work, once per idempotency key.
 
@@ -154,6 +159,8 @@ def check_in_once(session: Session, idempotency_key: str | None, make_visit) -> 
         existing = find_by_idempotency_key(session, idempotency_key)
         if existing is not None:
             return existing
+    if prepare_queue is not None:
+        prepare_queue()
     try:
         with unit_of_work(session):
             return make_visit()

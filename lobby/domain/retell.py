@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..models import Visit
+from ..models import Visit, VisitStatus
 from . import clock
 from .audit import Actor, audit
 from .errors import Conflict
@@ -74,6 +74,27 @@ def check(session: Session, snapshot: QueueSnapshot, checked: dict | None = None
             visit.desk_must_tell = True
             retold.append(visit)
     return retold
+
+
+def catch_up(session: Session, snapshot: QueueSnapshot) -> int:
+    """Copy onto a kept snapshot's waiting visits what another process re-told since they were read
+    (a re-telling raises no queue version): one narrow read of the day's re-told visitors.
+    Without it this process would compare against what it last knew, and its desk would not ask
+    for the word in person. Returns how many visits it brought up to date."""
+    rows = session.execute(
+        select(Visit.id, Visit.told_wait_minutes, Visit.told_wait_max_minutes, Visit.told_at, Visit.retold_at,
+               Visit.desk_must_tell)
+        .where(Visit.clinic_day == snapshot.day, Visit.status == VisitStatus.WAITING, Visit.retold_at.is_not(None)))
+    caught = 0
+    for row in rows:
+        visit = snapshot.waiting_visit(row.id)
+        # Only what is newer: this process may have re-told them since (its commit not yet seen here).
+        if visit is None or (visit.told_at is not None and row.told_at <= visit.told_at):
+            continue
+        visit.told_wait_minutes, visit.told_wait_max_minutes = row.told_wait_minutes, row.told_wait_max_minutes
+        visit.told_at, visit.retold_at, visit.desk_must_tell = row.told_at, row.retold_at, row.desk_must_tell
+        caught += 1
+    return caught
 
 
 def mark_told(session: Session, visit: Visit, *, actor: Actor, now: dt.datetime | None = None) -> Visit:
