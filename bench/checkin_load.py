@@ -68,7 +68,7 @@ async def run_load(url: str, key: str, *, rate: float, duration: float, burst: i
     await asyncio.gather(*(connect_board(i) for i in range(boards)))
     rng = random.Random(1)
     count = burst or int(rate * duration)
-    results: list[tuple[str, float]] = []  # (outcome, ms from the moment it was due)
+    results: list[tuple[str, float, float]] = []  # (outcome, ms from the moment it was due, s into the run)
     lateness: list[float] = []
     headers = {"Authorization": f"Bearer {key}"}
     # No limit on connections: an open loop never waits for a free one.
@@ -88,7 +88,7 @@ async def run_load(url: str, key: str, *, rate: float, duration: float, burst: i
             outcome = "timeout"
         except aiohttp.ClientError as exc:
             outcome = f"connection: {type(exc).__name__}"
-        results.append((outcome, (loop.time() - due) * 1000))
+        results.append((outcome, (loop.time() - due) * 1000, due - t0))
 
     tasks = []
     wall_start = time.time()
@@ -118,6 +118,9 @@ def main() -> None:
     parser.add_argument("--history-days", type=int, default=30)
     parser.add_argument("--boards", type=int, default=10, help="boards connected during the run")
     parser.add_argument("--port", type=int, default=5077)
+    parser.add_argument("--slowest", type=int, default=0,
+                        help="also list the N slowest answers with the second of the run they were due in "
+                             "(slow answers bunched in one second point at a pause, spread ones at load)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -137,10 +140,11 @@ def main() -> None:
             start, end = r["window"]
             publishes = [p for p in servers.publishes() if start <= p[0] <= end + 0.5]
             problems = servers.problems()
+            pauses = servers.pauses()
 
     results = r["results"]
-    outcomes = Counter(outcome for outcome, _ in results)
-    ok = [ms for outcome, ms in results if outcome == "2xx"]
+    outcomes = Counter(outcome for outcome, _, _ in results)
+    ok = [ms for outcome, ms, _ in results if outcome == "2xx"]
     per_s = per_second([p[0] for p in publishes], start, end)
     board_max = max((max(per_second(times, start, end + 0.5)) for times in r["board_events"] if times), default=0)
     sent_rate = "-" if args.burst else f"{len(results) / max(r['sent_seconds'], 1e-9):.1f}"
@@ -167,6 +171,12 @@ def main() -> None:
     for outcome, count in sorted(outcomes.items()):
         if outcome != "2xx":
             print(f"  {count} x {outcome}")
+    for kind, times in sorted(pauses.items()):
+        print(f"server pauses, {kind}: {len(times)}, ms max {max(times):.0f}, total {sum(times):.0f}")
+    if args.slowest:
+        slowest = sorted((r for r in results if r[0] == "2xx"), key=lambda r: -r[1])[:args.slowest]
+        print(f"the {len(slowest)} slowest answers (ms @ second due): "
+              + ", ".join(f"{ms:.0f} @ {at:.1f}" for _, ms, at in sorted(slowest, key=lambda r: r[2])))
     print(f"server log: {len(problems)} error line(s)")
     for line in problems[:10]:
         print("  " + line)

@@ -35,6 +35,9 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PUBLISH = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*published (\d+) event\(s\) in ([\d.]+) ms",
                      re.MULTILINE)
 ANNOUNCED = re.compile(r"announced a call ([\d.]+) ms after its request arrived")
+# The server's pauses (serve.py and queue_state at DEBUG): what stops every request at once.
+PAUSE = re.compile(r"^(\S+ \S+) DEBUG \S+: (a cycle collection \(generation \d\) paused the process|read the queue afresh"
+                   r"|ran the queue again from now) (?:in )?([\d.]+) ms", re.M)
 TRACEBACK = re.compile(r"Traceback \(most recent call last\)|\bERROR\b|\bCRITICAL\b")
 
 # History: how each demo person runs against the configured minutes (a slow one, a fast one...).
@@ -321,6 +324,16 @@ class Servers:
         """For every call so far, all processes: ms from its request's arrival to its announcement
         handed to the boards' sockets (the server's share of call → screen)."""
         return [float(ms) for server in self.started for ms in ANNOUNCED.findall(server.log())]
+
+    def pauses(self) -> dict[str, list[float]]:
+        """The server's longer stalls so far, all processes, by kind: ms each (see PAUSE)."""
+        found: dict[str, list[float]] = {}
+        for server in self.started:
+            for _stamp, kind, ms in PAUSE.findall(server.log()):
+                label = {"read": "queue read afresh", "ran": "queue run again from now"}.get(kind.split(" ")[0])
+                found.setdefault(label or "cycle collection, " + kind[kind.index("(") + 1:kind.index(")")],
+                                 []).append(float(ms))
+        return found
 
     def problems(self) -> list[str]:
         """Log lines that look like server errors (tracebacks, ERROR), all processes."""
