@@ -3,18 +3,12 @@ and calls it; a board in another browser context shows the call."""
 
 
 
-from ..factories import PASSWORD
+from .desk import sign_in
 
 
 def log_in(browser, server, username="desk"):
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale="zh-CN")
-    page = context.new_page()
-    page.goto(server.url + "/admin/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector('[data-admin][data-connected="1"]')
-    return page
+    return sign_in(context.new_page(), server, username)
 
 
 def kiosk_walk_in(browser, server):

@@ -17,6 +17,7 @@ from lobby.models import (
     VisitStatus,
 )
 
+from .desk import sign_in
 from .test_admin import log_in
 from .test_board import api_post
 from .test_english_screens import english
@@ -83,12 +84,7 @@ def test_follow_ups_marked_and_shown_in_both_languages(api, server, browser, art
     assert "已回电" in page.locator("[data-purpose=next_contact]").inner_text()
 
     desk = english(browser, server, 1440, 900)
-    desk.goto(server.url + "/admin/login")
-    desk.fill("input[name=username]", "admin")  # a second desk at once
-    from ..factories import PASSWORD
-    desk.fill("input[name=password]", PASSWORD)
-    desk.click("button[type=submit]")
-    desk.wait_for_selector('[data-admin][data-connected="1"]')
+    sign_in(desk, server, "admin")  # a second desk at once
     desk.goto(server.url + "/admin/follow-ups")
     desk.locator("[data-purpose=no_show] li.follow-up").wait_for()
     assert "Missed bookings to call back" in desk.inner_text("#follow-ups")

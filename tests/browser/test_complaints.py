@@ -10,7 +10,8 @@ from lobby.domain.audit import Actor
 from lobby.domain.settings import clinic_day
 from lobby.models import ClinicSettings, Line, Staff
 
-from ..factories import PASSWORD, new_client
+from ..factories import new_client
+from .desk import sign_in
 from .test_accessibility import violations
 
 NAMES = {"amy": "周敏", "bea": "白雪", "cai": "蔡琳", "dr_sun": "孙立", "desk": "林小雅"}
@@ -18,13 +19,7 @@ NAMES = {"amy": "周敏", "bea": "白雪", "cai": "蔡琳", "dr_sun": "孙立", 
 
 def desk_page(browser, server, locale, username="desk"):
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale=locale)
-    page = context.new_page()
-    page.goto(server.url + "/admin/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector('[data-admin][data-connected="1"]')
-    return page
+    return sign_in(context.new_page(), server, username)
 
 
 def a_clinic_with_complaints(session):

@@ -35,6 +35,7 @@ from sqlalchemy.exc import OperationalError
 
 from ..factories import PASSWORD
 from ..serverproc import ROOT, ServerProcess, free_port
+from .desk import settled
 
 SHIPPED_CONF = ROOT / "deploy" / "nginx" / "lobby.conf"
 # A PostgreSQL server the tests may create databases on (the same server as the PostgreSQL pass's).
@@ -289,6 +290,7 @@ def test_board_phone_and_desk_work_through_nginx_and_calls_reach_across_processe
         desk.wait_for_selector('[data-admin][data-connected="1"]', timeout=10_000)
     except PlaywrightTimeoutError:
         pytest.fail(f"the desk did not log in through nginx: {desk.url} says {desk.inner_text('body')[:300]!r}")
+    settled(desk)
     row = desk.locator('tr[data-ticket="A001"]')
     row.wait_for(timeout=10_000)
     assert desk.locator("tr[data-ticket]").count() == 3
@@ -302,7 +304,11 @@ def test_board_phone_and_desk_work_through_nginx_and_calls_reach_across_processe
     for process, expected in ((first, "A002"), (second, "A003")):
         assert api_post(process.url, key, "/api/v1/consultants/amy/call-next")["ticket"] == expected
         board.locator(f'.call-latest[data-ticket="{expected}"]').wait_for(timeout=10_000)
-    desk.locator('tr[data-ticket="A003"] .status-called').wait_for(timeout=10_000)
+    try:
+        desk.locator('tr[data-ticket="A003"] .status-called').wait_for(timeout=10_000)
+    except PlaywrightTimeoutError:  # (seen once in CI, never here: what the two processes said)
+        pytest.fail(f"the desk did not show A003 called: {desk.inner_text('#queue')[:300]!r}\n"
+                    f"first process:\n{first.output()[-3000:]}\nsecond process:\n{second.output()[-3000:]}")
 
     # Every live link was a WebSocket that nginx upgraded, still open, and carried what the screens
     # showed (no fall-back to long-polling). Checked last: Playwright reports frames as it gets to them.

@@ -3,7 +3,7 @@ other browser tests): a desk, a tablet and a phone whose browsers ask for Englis
 
 from urllib.parse import urlsplit
 
-from ..factories import PASSWORD
+from .desk import sign_in
 from .test_board import api_post
 from .test_kiosk import lobby_tablet_cookie
 
@@ -20,11 +20,7 @@ def test_the_changed_screens_in_english(api, server, browser, artifacts):
         api_post(server, api.key, "/api/v1/visits", {"name": name, "phone": f"1380013800{i}", "kind": "walk-in",
                                                      "service": service})
     desk = english(browser, server, 1440, 900)
-    desk.goto(server.url + "/admin/login")
-    desk.fill("input[name=username]", "desk")
-    desk.fill("input[name=password]", PASSWORD)
-    desk.click("button[type=submit]")
-    desk.wait_for_selector('[data-admin][data-connected="1"]')
+    sign_in(desk, server, "desk")
     desk.select_option("select[name=group]", "line")
     desk.locator("tr[data-group]").first.wait_for()
     assert "By line" in desk.inner_text("#queue-filters")

@@ -257,7 +257,9 @@ def test_a_usb_scanner_typing_the_code_like_a_keyboard(app, server, browser, art
 
 def test_after_an_english_visitor_the_tablet_greets_the_next_one_in_its_own_language(server, browser):
     page = tablet(browser, server)
-    page.get_by_role("link", name="English").click()
+    # A new page: its buttons answer once its scripts have run (its load event), not when first shown.
+    with page.expect_navigation():
+        page.get_by_role("link", name="English").click()
     page.get_by_role("button", name="First visit, no appointment").click()
     page.fill("input[name=name]", "Emma")
     page.locator("a.brand[data-reset]").click()  # what "Done", "Start over" and the idle reset do
@@ -376,7 +378,8 @@ def test_switching_language_mid_step_keeps_what_was_typed(server, browser):
     page.fill("input[name=name]", "Emma Stone")
     page.fill("input[name=phone]", "13900139003")
     page.locator("label.chip", has_text="女").first.click()
-    page.get_by_role("link", name="English").click()
+    with page.expect_navigation():  # (its buttons answer once the new page's scripts have run)
+        page.get_by_role("link", name="English").click()
     page.get_by_role("heading", name="Tell us about yourself").wait_for()
     assert page.input_value("input[name=name]") == "Emma Stone"
     assert page.input_value("input[name=phone]") == "13900139003"
@@ -385,6 +388,7 @@ def test_switching_language_mid_step_keeps_what_was_typed(server, browser):
     page.locator("label.chip", has_text="Chemical peel").click()
     page.get_by_role("button", name="Next").click()  # the step goes on from where it was
     page.wait_for_selector("input[name=consent_privacy]")
-    page.get_by_role("link", name="中文").click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="中文").click()
     page.get_by_role("heading", name="健康问卷").wait_for()
     assert page.locator("input[name=pregnancy]").count() > 0  # still her questionnaire, in Chinese

@@ -8,8 +8,8 @@ import pytest
 
 from lobby.domain.trends import buckets
 
-from ..factories import PASSWORD
 from ..history import build_realistic_history, clinic_of
+from .desk import sign_in
 from .test_accessibility import violations
 
 CONSULTANTS = {"amy": "周敏", "bea": "李娜", "cai": "陈静", "dan": "王芳", "dr_sun": "孙医生"}
@@ -37,13 +37,7 @@ def fortnight(api, query):
 
 def log_in(browser, server, locale):
     context = browser.new_context(viewport={"width": 1440, "height": 900}, locale=locale)
-    page = context.new_page()
-    page.goto(server.url + "/admin/login")
-    page.fill("input[name=username]", "desk")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector("[data-admin]")
-    return page
+    return sign_in(context.new_page(), server, "desk", live=False)
 
 
 @pytest.mark.parametrize("language,locale", [("zh", "zh-CN"), ("en", "en-GB")])

@@ -8,8 +8,9 @@ from lobby.database import unit_of_work
 from lobby.domain import webhooks
 from lobby.models import WebhookDelivery
 
-from ..factories import ACTOR, PASSWORD
+from ..factories import ACTOR
 from ..test_webhooks import Receiver, wait_until
+from .desk import sign_in
 from .test_board import api_post
 
 
@@ -24,12 +25,7 @@ def receivers():
 
 def log_in(browser, server, locale):
     page = browser.new_context(viewport={"width": 1440, "height": 900}, locale=locale).new_page()
-    page.goto(server.url + "/admin/login")
-    page.fill("input[name=username]", "admin")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_selector('[data-admin][data-connected="1"]')
-    return page
+    return sign_in(page, server, "admin")
 
 
 def finish_a_visit(server, key, name, phone, consultant):
