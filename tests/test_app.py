@@ -134,3 +134,21 @@ def test_the_deployment_time_zone_belongs_to_its_app(tmp_path, monkeypatch):
     for made in (shanghai, london):
         with made.app_context():
             db.engine.dispose()
+
+
+def test_every_page_wires_up_what_htmx_swaps_in_the_moment_it_shows(app, api, frozen_clock):
+    """htmx's default settle delay left a swapped-in button dead for 20 ms (a tap lost, a kiosk form
+    sent as a plain page request); tests/browser/test_desk_day.py shows the tap that needs it."""
+    import json
+    import re
+
+    from .test_kiosk import Kiosk
+    from .test_realtime import login
+
+    desk, _ = login(app)
+    pages = {"kiosk": Kiosk(app).client.get("/kiosk/"), "desk": desk.get("/admin/"),
+             "login": app.test_client().get("/admin/login")}
+    for name, page in pages.items():
+        config = re.search(r"""<meta name="htmx-config" content='([^']*)'>""", page.get_data(as_text=True))
+        assert config is not None, name
+        assert json.loads(config.group(1))["defaultSettleDelay"] == 0, name

@@ -101,6 +101,33 @@ def test_reassigning_keeps_the_filter_and_says_what_happened(api, server, browse
     assert [t.split()[0] for t in desk.locator("tr[data-ticket]").all_inner_texts()] == ["A002"]
 
 
+def test_a_filter_changed_the_instant_a_live_refresh_lands_still_filters(api, server, browser):
+    """What htmx swaps in answers at once (defaultSettleDelay 0): by default it was wired up 20 ms
+    later, and a filter changed in between did nothing until the next refresh."""
+    for phone, who in (("13800131111", "amy"), ("13800132222", "bea"), ("13800133333", "amy")):
+        api_post(server, api.key, "/api/v1/visits", {"name": "张三华", "phone": phone, "kind": "walk-in",
+                                                     "service": "peel", "consultant": who})
+    desk = log_in(browser, server)
+    desk.locator('tr[data-ticket="A003"]').wait_for()
+    # The moment the refreshed list is in the page, before anything else runs, choose Amy on its filter.
+    desk.evaluate("""() => {
+        const before = document.getElementById("queue");
+        new MutationObserver((changes, observer) => {
+            const select = document.querySelector("#queue-filters select[name=consultant]");
+            if (document.getElementById("queue") === before || !select) return;
+            observer.disconnect();
+            select.value = [...select.options].find((option) => option.textContent.trim() === "Amy").value;
+            select.dispatchEvent(new Event("change", {bubbles: true}));
+            window.filteredOnArrival = true;
+        }).observe(document.body, {childList: true, subtree: true});
+    }""")
+    api_post(server, api.key, "/api/v1/visits", {"name": "王五", "phone": "13800134444", "kind": "walk-in",
+                                                 "service": "peel", "consultant": "bea"})
+    desk.wait_for_function("() => window.filteredOnArrival === true")
+    desk.locator('tr[data-ticket="A002"]').wait_for(state="detached", timeout=10_000)  # Bea's left the view
+    assert [t.split()[0] for t in desk.locator("tr[data-ticket]").all_inner_texts()] == ["A001", "A003"]
+
+
 def test_the_search_finds_by_ticket_name_phone_digits_and_consultant(api, server, browser):
     for phone, name, who in (("13800131111", "张三华", "amy"), ("13800132222", "李四娟", "bea"),
                              ("13800133333", "王五", "amy")):
