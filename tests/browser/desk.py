@@ -25,3 +25,12 @@ def sign_in(page, server, username="desk", live=True):
 def settled(page):
     """No htmx request on its way and no swap still settling."""
     page.wait_for_function(IDLE)
+
+
+def open_live(page, url):
+    """Go to a desk page with live lists, and return once the refresh its connection sets off has
+    landed: a list swapped in under a click or a half-typed field proves less than the test says."""
+    page.goto(url)
+    page.wait_for_selector('[data-admin][data-connected="1"]')
+    settled(page)
+    return page

@@ -3,7 +3,7 @@ and calls it; a board in another browser context shows the call."""
 
 
 
-from .desk import sign_in
+from .desk import open_live, sign_in
 
 
 def log_in(browser, server, username="desk"):
@@ -57,7 +57,7 @@ def test_desk_sees_a_kiosk_check_in_live_reassigns_and_calls_it(server, browser,
     assert "2 号咨询室" in board.locator(".call-latest").inner_text()  # Bea's room
     desk.locator('tr[data-ticket="A001"] .status-called').wait_for()
 
-    desk.goto(server.url + "/admin/rotation")
+    open_live(desk, server.url + "/admin/rotation")
     desk.wait_for_selector("#rotation")
     desk.screenshot(path=str(artifacts / "admin-rotation-board.png"), full_page=True)
 
@@ -71,7 +71,7 @@ def test_screens_of_the_desk(api, server, browser, artifacts):
     desk.goto(server.url + "/admin/appointments?date=2099-01-01")
     desk.wait_for_selector("tr[data-code]")
     desk.screenshot(path=str(artifacts / "admin-appointments.png"), full_page=True)
-    desk.goto(server.url + "/admin/")
+    open_live(desk, server.url + "/admin/")
     # Open the visitor by the row's link (a live refresh landing at the moment of a click can swallow it:
     # the desk's live-update work belongs to another issue; this test is about the detail page).
     desk.goto(server.url + desk.locator('tr[data-ticket="A001"] .visitor a').get_attribute("href"))

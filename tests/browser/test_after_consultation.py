@@ -17,7 +17,7 @@ from lobby.models import (
     VisitStatus,
 )
 
-from .desk import sign_in
+from .desk import open_live, sign_in
 from .test_admin import log_in
 from .test_board import api_post
 from .test_english_screens import english
@@ -69,7 +69,7 @@ def seed_follow_ups(query):
 def test_follow_ups_marked_and_shown_in_both_languages(api, server, browser, artifacts, query):
     seed_follow_ups(query)
     page = log_in(browser, server)
-    page.goto(server.url + "/admin/follow-ups")
+    open_live(page, server.url + "/admin/follow-ups")
     section = page.locator("#follow-ups")
     section.locator("[data-purpose=thanks] li.follow-up").first.wait_for()
     assert section.locator("[data-purpose=thanks] li.follow-up").count() == 2
@@ -85,7 +85,7 @@ def test_follow_ups_marked_and_shown_in_both_languages(api, server, browser, art
 
     desk = english(browser, server, 1440, 900)
     sign_in(desk, server, "admin")  # a second desk at once
-    desk.goto(server.url + "/admin/follow-ups")
+    open_live(desk, server.url + "/admin/follow-ups")
     desk.locator("[data-purpose=no_show] li.follow-up").wait_for()
     assert "Missed bookings to call back" in desk.inner_text("#follow-ups")
     desk.screenshot(path=str(artifacts / "en-admin-follow-ups.png"), full_page=True, caret="initial")
@@ -123,6 +123,6 @@ def test_outcome_in_one_tap_and_a_store_client_verified(api, server, browser, ar
     stored = query(lambda s: s.query(Visit).filter_by(public_id=seen["id"]).one().outcome)
     assert stored == "thinking"
 
-    page.goto(server.url + "/admin/partners")
+    open_live(page, server.url + "/admin/partners")
     page.locator("tr[data-registration]").wait_for()
     page.screenshot(path=str(artifacts / "admin-partner-registrations.png"), full_page=True)

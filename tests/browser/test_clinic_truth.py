@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from .desk import open_live
 from .test_admin import log_in
 
 
@@ -58,7 +59,7 @@ def test_the_desk_row_roster_and_rotation_board(api, server, browser, artifacts,
     assert desk.locator('tr[data-staff="amy"] input[type=time]').first.input_value() == "00:00"
     desk.screenshot(path=str(artifacts / f"clinic-truth-roster-{lang}.png"), full_page=True)
 
-    desk.goto(server.url + "/admin/rotation")
+    open_live(desk, server.url + "/admin/rotation")
     desk.wait_for_selector("#rotation")
     amy = desk.locator('tr[data-consultant="amy"]')
     assert amy.locator("[data-turns]").inner_text() != "0" and "A0" in amy.locator(".first-visits").inner_text()

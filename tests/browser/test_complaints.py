@@ -103,8 +103,8 @@ def test_the_complaint_screens_in_english(api, server, browser, artifacts, query
     desk.wait_for_selector("[data-figures-per-day]")
     assert "Per person named" in desk.inner_text("[data-figures-per-staff]")
     desk.screenshot(path=str(artifacts / "en-admin-complaints.png"), full_page=True)
-    desk.locator("[data-open-complaints] tr[data-complaint] a").first.click()
-    desk.wait_for_selector("[data-complaint]")
+    with desk.expect_navigation():  # (the list's rows are [data-complaint] too)
+        desk.locator("[data-open-complaints] tr[data-complaint] a").first.click()
     assert "Reported to customer service" in desk.inner_text("[data-step=escalate]")
     desk.screenshot(path=str(artifacts / "en-admin-complaint-record.png"), full_page=True)
     # A record not reported yet: whom it will go to, and why.

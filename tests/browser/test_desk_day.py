@@ -1,5 +1,6 @@
 """A receptionist's working day in real Chromium: live updates never destroy work."""
 
+from .desk import open_live
 from .test_admin import log_in
 from .test_board import api_post
 
@@ -40,7 +41,7 @@ def test_a_live_update_waits_while_the_receptionist_types_in_a_popover(api, serv
 
 def test_a_half_typed_booking_survives_check_ins(api, server, browser):
     desk = log_in(browser, server)
-    desk.goto(server.url + "/admin/appointments")
+    open_live(desk, server.url + "/admin/appointments")
     desk.locator("summary", has_text="预约").first.click()
     desk.fill("#appointments input[name=name]", "王小美")
     desk.fill("#appointments input[name=phone]", "1390013")
@@ -152,7 +153,7 @@ def test_the_desk_finds_an_arrival_and_checks_in_their_booking(app, api, server,
     other = api.post("/api/v1/appointments", json={"name": "李雪", "phone": "13900135678", "service": "peel",
                                                    "starts_at": starts}).get_json()
     desk = log_in(browser, server)
-    desk.goto(server.url + "/admin/appointments")
+    open_live(desk, server.url + "/admin/appointments")
     desk.locator(f'tr[data-code="{other["code"]}"]').wait_for()
     desk.fill("#appointment-search", "1234")
     desk.locator(f'tr[data-code="{other["code"]}"]').wait_for(state="detached")  # found: only her
@@ -162,7 +163,7 @@ def test_the_desk_finds_an_arrival_and_checks_in_their_booking(app, api, server,
     row.locator(".appt-status-checked_in").wait_for()
     assert desk.input_value("#appointment-search") == "1234"  # the look-up box is kept
     desk.screenshot(path=str(artifacts / "admin-appointment-checked-in.png"), full_page=True)
-    desk.goto(server.url + "/admin/")
+    open_live(desk, server.url + "/admin/")
     desk.locator("tr[data-ticket]", has_text="王小美").wait_for()
 
 

@@ -3,7 +3,7 @@ other browser tests): a desk, a tablet and a phone whose browsers ask for Englis
 
 from urllib.parse import urlsplit
 
-from .desk import sign_in
+from .desk import open_live, sign_in
 from .test_board import api_post
 from .test_kiosk import lobby_tablet_cookie
 
@@ -25,7 +25,7 @@ def test_the_changed_screens_in_english(api, server, browser, artifacts):
     desk.locator("tr[data-group]").first.wait_for()
     assert "By line" in desk.inner_text("#queue-filters")
     desk.screenshot(path=str(artifacts / "en-admin-grouped-by-line.png"), full_page=True)
-    desk.goto(server.url + "/admin/appointments")
+    open_live(desk, server.url + "/admin/appointments")
     desk.wait_for_selector("#appointment-search")
     assert "Find an arrival" in desk.inner_text("#appointments")
     desk.screenshot(path=str(artifacts / "en-admin-appointments.png"), full_page=True)

@@ -56,8 +56,8 @@ def test_face_to_face_table_and_trend_charts(server, browser, artifacts, fortnig
     page.screenshot(path=str(artifacts / f"{language}-reports-day.png"), full_page=True, animations="disabled")
     assert violations(page) == []  # axe-core: nothing serious or critical (WCAG AA contrast among them)
 
-    page.locator(".report-tabs a").nth(1).click()
-    page.wait_for_selector("svg.chart")
+    with page.expect_navigation():  # the whole trends page, not its first chart
+        page.locator(".report-tabs a").nth(1).click()
     assert page.locator("svg.chart").count() == 2 + 4 + 2 + 4  # a small chart per consultant and per line
     assert page.locator('[data-chart="trend"] .mark.column').count() == 28
     assert page.locator('[data-chart="trend_rate"] .mark.point').count() == 14
