@@ -31,6 +31,17 @@ def ensure_postgres_database(url: str) -> None:
     admin.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _webhook_senders_stop_with_their_test():
+    """An app made as a server would be (not TESTING) starts its webhook sender, which would go on
+    polling a database the test has dropped, and fill the end of the run with its warnings."""
+    yield
+    from lobby import webhook_sender
+
+    for sender in list(webhook_sender._running):
+        sender.stop(timeout=5)
+
+
 @pytest.fixture
 def database_url(tmp_path):
     if POSTGRES_URL:
